@@ -1,0 +1,356 @@
+"""Executor: a Symbol bound to arrays on one context, running the compiled graph.
+
+Owns the argument, gradient and aux arrays of one device and the generated forward
+functions (see codegen). Backward is torch autograd from the heads to the arguments
+that need gradients; loss heads supply MXNet's own gradients and ignore head grads.
+Gradients are written ('write') or accumulated ('add') into fixed gradient arrays in one
+foreach call.
+"""
+import numpy as np
+import torch
+
+from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, ShapeError, StateError, np_dtype,
+                    torch_dtype)
+from ..context import Context, current_context
+from ..ndarray.ndarray import NDArray, _as_tensor
+from .codegen import compile_graph
+
+__all__ = ["Executor"]
+
+_REQS = ("write", "add", "null")
+
+
+def _as_list(values, names, what, allow_missing=False):
+    """Align a list or dict of arrays with ``names``."""
+    if values is None:
+        return [None] * len(names)
+    if isinstance(values, dict):
+        unknown = set(values) - set(names)
+        if unknown:
+            raise MXNetKeyError(f"{what}: {sorted(unknown)} are not in {names}")
+        if not allow_missing:
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise MXNetValueError(f"{what}: missing arrays for {missing}; give one per name "
+                                      f"of {names}")
+        return [values.get(n) for n in names]
+    values = list(values)
+    if len(values) != len(names):
+        raise MXNetValueError(f"{what}: {len(values)} arrays given for {len(names)} names {names}")
+    return values
+
+
+def _reqs(grad_req, names):
+    if isinstance(grad_req, str):
+        reqs = [grad_req] * len(names)
+    elif isinstance(grad_req, dict):
+        reqs = [grad_req.get(n, "null") for n in names]
+    else:
+        reqs = list(grad_req)
+        if len(reqs) != len(names):
+            raise MXNetValueError(f"grad_req: {len(reqs)} entries for {len(names)} arguments")
+    for r in reqs:
+        if r not in _REQS:
+            raise MXNetValueError(f"grad_req must be one of {_REQS}, got {r!r}")
+    return reqs
+
+
+class Executor:
+    """A bound symbol on one context.
+
+    Parameters
+    ----------
+    symbol : Symbol
+    ctx : Context
+    args : list or dict of NDArray
+        Argument arrays (in ``list_arguments()`` order for a list).
+    args_grad : list or dict of NDArray, optional
+        Gradient arrays; arguments without one get no gradient.
+    grad_req : str, list or dict
+        'write', 'add' or 'null', globally or per argument.
+    aux_states : list or dict of NDArray, optional
+        Auxiliary state arrays; missing ones are allocated with zeros.
+    """
+
+    def __init__(self, symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None,
+                 _graph=None):
+        self._symbol = symbol
+        self._ctx = ctx if isinstance(ctx, Context) else current_context()
+        self._arg_names = symbol.list_arguments()
+        self._aux_names = symbol.list_auxiliary_states()
+        self.arg_arrays = _as_list(args, self._arg_names, "bind: args")
+        for name, a in zip(self._arg_names, self.arg_arrays):
+            if not isinstance(a, NDArray):
+                raise MXNetTypeError(f"bind: argument {name!r} must be an NDArray, got "
+                                     f"{type(a).__name__}")
+        grads = _as_list(args_grad, self._arg_names, "bind: args_grad", allow_missing=True)
+        reqs = _reqs(grad_req, self._arg_names)
+        self._grad_req = {n: (r if g is not None else "null")
+                          for n, r, g in zip(self._arg_names, reqs, grads)}
+        self.grad_arrays = [g if self._grad_req[n] != "null" else None
+                            for n, g in zip(self._arg_names, grads)]
+        aux = _as_list(aux_states, self._aux_names, "bind: aux_states", allow_missing=True)
+        if any(a is None for a in aux):
+            shapes = symbol.infer_shape(**{n: a.shape for n, a in zip(self._arg_names,
+                                                                       self.arg_arrays)})[2]
+            aux = [a if a is not None else NDArray(torch.zeros(
+                s, device=self._ctx.torch_device), self._ctx) for a, s in zip(aux, shapes or
+                                                                           [()] * len(aux))]
+        self.aux_arrays = aux
+        grad_pos = [i for i, n in enumerate(self._arg_names) if self._grad_req[n] != "null"]
+        if _graph is None or _graph.grad_args != tuple(grad_pos):
+            _graph = compile_graph(symbol, grad_pos)
+        self._graph = _graph
+        self._grad_pos = grad_pos
+        self._write_pos = [j for j, i in enumerate(grad_pos)
+                           if self._grad_req[self._arg_names[i]] == "write"]
+        self._add_pos = [j for j, i in enumerate(grad_pos)
+                         if self._grad_req[self._arg_names[i]] == "add"]
+        self._is_loss = [n.op is not None and n.op.is_loss for n, _ in symbol._outputs]
+        self._output_names = symbol.list_outputs()
+        self._pending = None
+        self._monitor = None
+        self._monitor_graph = None
+        self.outputs = []
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def simple_bind(cls, symbol, ctx, grad_req="write", type_dict=None, shapes=None,
+                    shared_exec=None, shared_arg_names=None, shared_buffer=None):
+        """Allocate every array from input shapes (and dtypes) and bind.
+
+        Arrays of ``shared_arg_names`` (and their gradients) are taken from
+        ``shared_exec`` when it has them with the same shape; other inputs reuse arrays of
+        ``shared_buffer`` (a dict, filled with what is allocated) when big enough.
+        """
+        shapes = dict(shapes or {})
+        nodes = symbol._topo()
+        known_types = {k: v for k, v in (type_dict or {}).items() if v is not None}
+        inferred, types_ = symbol._infer_shapes(nodes, shapes, known_types)
+        arg_shapes, _, aux_shapes = symbol._collect(nodes, inferred, lambda s: s)
+        arg_types, _, aux_types = symbol._collect(nodes, types_, lambda t: t)
+        arg_names, aux_names = symbol.list_arguments(), symbol.list_auxiliary_states()
+        missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes)
+                   if s is None or not all(d > 0 for d in s)]
+        if missing:
+            partial = {n: s for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes)
+                       if n in missing}
+            raise ShapeError(f"simple_bind: cannot infer the shapes of {partial} from the given "
+                             f"input shapes {shapes}; give the shapes of the data inputs "
+                             "(or a shape= on those variables)")
+        dev = ctx.torch_device
+        reqs = dict(zip(arg_names, _reqs(grad_req, arg_names)))
+        shared = set(shared_arg_names or [])
+        args, grads, aux = [], {}, []
+
+        def alloc(shape, dtype):
+            return NDArray(torch.zeros(shape, dtype=torch_dtype(dtype or np.float32), device=dev),
+                           ctx)
+
+        for n, s, t in zip(arg_names, arg_shapes, arg_types):
+            if shared_exec is not None and n in shared and n in shared_exec.arg_dict and \
+                    shared_exec.arg_dict[n].shape == tuple(s):
+                args.append(shared_exec.arg_dict[n])
+                if reqs[n] != "null" and shared_exec.grad_dict.get(n) is not None:
+                    grads[n] = shared_exec.grad_dict[n]
+                    continue
+            elif shared_buffer is not None and n not in shared and n in shared_buffer and \
+                    shared_buffer[n].size >= int(np.prod(s)) and \
+                    shared_buffer[n]._data.dtype == torch_dtype(t or np.float32):
+                buf = shared_buffer[n]
+                args.append(NDArray(buf._data.reshape(-1)[:int(np.prod(s))].view(s), ctx))
+            else:
+                a = alloc(s, t)
+                args.append(a)
+                if shared_buffer is not None and n not in shared:
+                    shared_buffer[n] = a
+            if reqs[n] != "null":
+                grads[n] = alloc(s, t)
+        for n, s, t in zip(aux_names, aux_shapes, aux_types):
+            if shared_exec is not None and n in shared_exec.aux_dict and \
+                    shared_exec.aux_dict[n].shape == tuple(s):
+                aux.append(shared_exec.aux_dict[n])
+            else:
+                aux.append(alloc(s, t))
+        return cls(symbol, ctx, args, grads, reqs, aux)
+
+    def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
+        """A new executor for new input shapes, sharing this one's parameter arrays.
+
+        Arguments whose shape is unchanged keep their arrays (and gradients); inputs named
+        in ``kwargs`` get new arrays. A parameter whose shape would change raises unless
+        ``partial_shaping``.
+        """
+        shapes = {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays)}
+        shapes.update({k: tuple(v) for k, v in kwargs.items()})
+        nodes = self._symbol._topo()
+        inferred, types_ = self._symbol._infer_shapes(
+            nodes, {k: tuple(v) for k, v in kwargs.items()},
+            {n: np_dtype(a._data.dtype) for n, a in
+             zip(self._arg_names, self.arg_arrays) if n in kwargs})
+        arg_shapes, _, aux_shapes = self._symbol._collect(nodes, inferred, lambda s: s)
+        args, grads, aux = [], {}, []
+        dev = self._ctx.torch_device
+        for n, a, s in zip(self._arg_names, self.arg_arrays, arg_shapes):
+            g = self.grad_dict.get(n)
+            if s is None or tuple(s) == a.shape:
+                args.append(a)
+                if g is not None:
+                    grads[n] = g
+                continue
+            if n not in kwargs and not partial_shaping:
+                raise ShapeError(f"reshape: the shape of {n!r} would change from {a.shape} to "
+                                 f"{tuple(s)}; pass partial_shaping=True to allow it")
+            args.append(NDArray(torch.zeros(s, dtype=a._data.dtype, device=dev), self._ctx))
+            if g is not None:
+                grads[n] = NDArray(torch.zeros(s, dtype=g._data.dtype, device=dev), self._ctx)
+        for a, s in zip(self.aux_arrays, aux_shapes):
+            aux.append(a)
+        ex = Executor(self._symbol, self._ctx, args, grads, self._grad_req, aux, _graph=self._graph)
+        if self._monitor is not None:
+            ex.set_monitor_callback(*self._monitor)
+        return ex
+
+    # ------------------------------------------------------------------ views
+    @property
+    def arg_dict(self):
+        return dict(zip(self._arg_names, self.arg_arrays))
+
+    @property
+    def grad_dict(self):
+        return dict(zip(self._arg_names, self.grad_arrays))
+
+    @property
+    def aux_dict(self):
+        return dict(zip(self._aux_names, self.aux_arrays))
+
+    @property
+    def output_dict(self):
+        return dict(zip(self._output_names, self.outputs))
+
+    @property
+    def grad_req(self):
+        return dict(self._grad_req)
+
+    def debug_str(self):
+        """The generated forward code and the memory held by the arrays."""
+        total = sum(a.size * a._data.element_size() for a in
+                    self.arg_arrays + [g for g in self.grad_arrays if g is not None] +
+                    self.aux_arrays)
+        return self._graph.source + f"Total {total / 2**20:.0f} MB allocated\n"
+
+    # ------------------------------------------------------------------ running
+    def forward(self, is_train=False, **kwargs):
+        """Run the graph. ``kwargs`` are copied into the named argument arrays first.
+
+        Returns the list of output NDArrays (also in ``outputs``).
+        """
+        for name, value in kwargs.items():
+            if name not in self._grad_req:
+                raise MXNetKeyError(f"forward: unknown argument {name!r}; arguments are "
+                                    f"{self._arg_names}")
+            self.arg_dict[name][:] = value
+        A = [a._data for a in self.arg_arrays]
+        X = [x._data for x in self.aux_arrays]
+        graph = self._graph if self._monitor is None else self._monitor_graph
+        extra = () if self._monitor is None else (self._monitor_call,)
+        if is_train and self._grad_pos:
+            with torch.enable_grad():
+                outs, leaves = graph.train(A, X, *extra)
+            self._pending = (outs, leaves)
+        else:
+            with torch.no_grad():
+                outs = graph.train(A, X, *extra)[0] if is_train else graph.infer(A, X, *extra)
+            self._pending = None
+        self._set_outputs(outs)
+        return self.outputs
+
+    def _set_outputs(self, outs):
+        if len(self.outputs) != len(outs):
+            self.outputs = [NDArray(o.detach(), self._ctx) for o in outs]
+        else:
+            for h, o in zip(self.outputs, outs):
+                h._data = o.detach()
+
+    def backward(self, out_grads=None, is_train=True):
+        """Compute gradients of the last ``forward(is_train=True)``.
+
+        Loss heads use their own gradient; every other head needs its gradient in
+        ``out_grads`` (an NDArray or a list in output order).
+        """
+        if self._pending is None:
+            if not self._grad_pos:
+                return
+            raise StateError("backward: no pending training forward; call "
+                             "forward(is_train=True) before each backward")
+        outs, leaves = self._pending
+        self._pending = None
+        if out_grads is not None and not isinstance(out_grads, (list, tuple)):
+            out_grads = [out_grads]
+        heads, head_grads = [], []
+        for i, o in enumerate(outs):
+            if not o.requires_grad:
+                continue
+            if self._is_loss[i]:
+                heads.append(o)
+                head_grads.append(o.new_ones(()).expand(o.shape))
+                continue
+            g = out_grads[i] if out_grads is not None and i < len(out_grads) else None
+            if g is None:
+                raise MXNetValueError(
+                    f"backward: output {self._output_names[i]!r} is not a loss head, so its "
+                    "gradient must be given: backward(out_grads=[...]) (one per output)")
+            g = _as_tensor(g, device=o.device, dtype=o.dtype)
+            if tuple(g.shape) != tuple(o.shape):
+                raise ShapeError(f"backward: out_grads[{i}] has shape {tuple(g.shape)}, output "
+                                 f"{self._output_names[i]!r} has shape {tuple(o.shape)}")
+            heads.append(o)
+            head_grads.append(g)
+        if heads:
+            grads = torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)
+        else:
+            grads = [None] * len(leaves)
+        bufs = [self.grad_arrays[i]._data for i in self._grad_pos]
+        with torch.no_grad():
+            if self._write_pos:
+                wb = [bufs[j] for j in self._write_pos]
+                wg = [grads[j] if grads[j] is not None else torch.zeros_like(bufs[j])
+                      for j in self._write_pos]
+                torch._foreach_copy_(wb, wg)
+            if self._add_pos:
+                pairs = [(bufs[j], grads[j]) for j in self._add_pos if grads[j] is not None]
+                if pairs:
+                    torch._foreach_add_([p[0] for p in pairs], [p[1] for p in pairs])
+
+    def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
+        """Copy values (cast to each array's dtype) into the argument and aux arrays."""
+        arg_dict, aux_dict = self.arg_dict, self.aux_dict
+        for name, value in (arg_params or {}).items():
+            if name in arg_dict:
+                _copy_into(arg_dict[name], value, name)
+            elif not allow_extra_params:
+                raise MXNetValueError(f'Find name "{name}" that is not in the arguments; pass '
+                                      "allow_extra=True to ignore it")
+        for name, value in (aux_params or {}).items():
+            if name in aux_dict:
+                _copy_into(aux_dict[name], value, name)
+            elif not allow_extra_params:
+                raise MXNetValueError(f'Find name "{name}" that is not in the auxiliary states; '
+                                      "pass allow_extra=True to ignore it")
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """Call ``callback(name, NDArray)`` on every op output of each forward."""
+        self._monitor = (callback, monitor_all)
+        self._monitor_graph = compile_graph(self._symbol, self._grad_pos, monitor=True)
+
+    def _monitor_call(self, name, tensor):
+        self._monitor[0](name, NDArray(tensor.detach(), self._ctx))
+
+
+def _copy_into(dst, value, name):
+    src = value._data if isinstance(value, NDArray) else _as_tensor(value)
+    if tuple(src.shape) != dst.shape:
+        raise ShapeError(f"parameter {name!r}: shape {tuple(src.shape)} given, the bound array "
+                         f"has shape {dst.shape}")
+    with torch.no_grad():
+        dst._data.copy_(src)

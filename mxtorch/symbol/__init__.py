@@ -1,0 +1,18 @@
+"""``mx.sym`` / ``mx.symbol``: the Symbol graph and one creation function per
+registered operator (``mx.sym.FullyConnected``, ``mx.sym.flatten``, ...)."""
+from . import ops as _ops  # noqa: F401  (registers the operators)
+from .registry import list_ops, get_op
+from .symbol import Symbol, Variable, var, Group, load, load_json, make_op_function
+
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "list_ops"]
+
+
+def _install():
+    g = globals()
+    for opname in list_ops():
+        if opname not in g:
+            g[opname] = make_op_function(opname, hint=opname.lower())
+            __all__.append(opname)
+
+
+_install()
