@@ -1,0 +1,453 @@
+"""BaseModule: the module state machine and the high-level loop (fit, score, predict).
+
+Who owns what: this file owns the states (binded, params_initialized,
+optimizer_initialized, ...), the checks that guard them, and fit/score/predict/
+iter_predict written only in terms of the intermediate API (bind, init_params,
+init_optimizer, forward, backward, update, update_metric, get_outputs, prepare).
+Subclasses (Module, BucketingModule, SequentialModule, PythonModule) supply those
+primitives. Call order in fit follows MXNet 1.9.1 exactly (see the reference, 2.1).
+"""
+import logging
+import time
+
+import numpy as np
+
+from ..base import MXNetValueError, MXNetTypeError, StateError
+from .. import metric as _metric
+from .. import ndarray as nd
+from ..ndarray.ndarray import NDArray
+from ..context import cpu
+from ..initializer import Uniform
+from ..io import DataBatch, DataIter, NDArrayIter
+from ..callback import BatchEndParam
+
+__all__ = ["BaseModule"]
+
+
+def _as_list(obj):
+    """A list of the callbacks (None -> [], one -> [one])."""
+    if obj is None:
+        return []
+    if isinstance(obj, (list, tuple)):
+        return list(obj)
+    return [obj]
+
+
+def _check_input_names(symbol, names, typename, throw):
+    """Check that ``names`` are arguments of ``symbol`` (MXNet's message and candidates)."""
+    args = symbol.list_arguments()
+    for name in names:
+        if name in args:
+            continue
+        candidates = [arg for arg in args if not arg.endswith(("_weight", "_bias", "_gamma",
+                                                                 "_beta"))]
+        msg = (f"You created Module with Module(..., {typename}_names={list(names)}) but input "
+               f"with name '{name}' is not found in symbol.list_arguments(). Did you mean one "
+               f"of:\n\t{', '.join(candidates)}")
+        if throw:
+            raise MXNetValueError(msg)
+        logging.warning(msg)
+
+
+class BaseModule:
+    """The base class of a module: a machine that binds a computation, initializes its
+    parameters, runs forward and backward, updates, and gets fit/predict/score for free.
+
+    States: initial -> binded (memory allocated for given input shapes) ->
+    params_initialized -> optimizer_initialized. ``for_training`` and
+    ``inputs_need_grad`` describe the binding. Each intermediate call checks the states
+    it needs and raises StateError naming the call to make first.
+
+    Parameters
+    ----------
+    logger : Logger, default logging
+    """
+
+    def __init__(self, logger=logging):
+        self.logger = logger
+        self.binded = False
+        self.for_training = False
+        self.inputs_need_grad = False
+        self.params_initialized = False
+        self.optimizer_initialized = False
+        self._symbol = None
+        self._total_exec_bytes = 0
+
+    # ------------------------------------------------------------------ state checks
+    def _require(self, call, binded=True, params=False, optimizer=False):
+        if binded and not self.binded:
+            raise StateError(f"{call}: the module is not bound; call bind(data_shapes=..., "
+                             "label_shapes=...) first")
+        if params and not self.params_initialized:
+            raise StateError(f"{call}: parameters are not initialized; call init_params() "
+                             "(or set_params) first")
+        if optimizer and not self.optimizer_initialized:
+            raise StateError(f"{call}: the optimizer is not initialized; call "
+                             "init_optimizer() first")
+
+    # ------------------------------------------------------------------ high level
+    def forward_backward(self, data_batch):
+        """``forward(data_batch, is_train=True)`` then ``backward()``."""
+        self.forward(data_batch, is_train=True)
+        self.backward()
+
+    def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None,
+              score_end_callback=None, reset=True, epoch=0, sparse_row_id_fn=None):
+        """Run prediction on ``eval_data`` and evaluate it with ``eval_metric``.
+
+        Parameters
+        ----------
+        eval_data : DataIter, or numpy array / NDArray (wrapped in an NDArrayIter with
+            the bound batch size; labels are then not available)
+        eval_metric : EvalMetric, str, list or callable
+        num_batch : int, optional
+            Stop after this many batches (default: the whole iterator).
+        batch_end_callback, score_end_callback : callable or list, optional
+            Called with a BatchEndParam after each batch / at the end.
+        reset : bool, default True
+            Reset ``eval_data`` first.
+        epoch : int, default 0
+            Passed to the callbacks.
+
+        Returns
+        -------
+        list of (name, value)
+            The metric's local values (padding included, as in MXNet).
+        """
+        self._require("score", params=True)
+        eval_data = self._as_iter(eval_data, "score")
+        if reset:
+            eval_data.reset()
+        if not isinstance(eval_metric, _metric.EvalMetric):
+            eval_metric = _metric.create(eval_metric)
+        eval_metric.reset()
+        actual_num_batch = 0
+        callbacks = _as_list(batch_end_callback)
+        for nbatch, eval_batch in enumerate(eval_data):
+            if num_batch is not None and nbatch == num_batch:
+                break
+            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+            self.forward(eval_batch, is_train=False)
+            if isinstance(eval_batch, list):
+                self.update_metric(eval_metric, [eb.label for eb in eval_batch], pre_sliced=True)
+            else:
+                self.update_metric(eval_metric, eval_batch.label)
+            if callbacks:
+                params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
+                                       locals=locals())
+                for cb in callbacks:
+                    cb(params)
+            actual_num_batch += 1
+        if score_end_callback:
+            params = BatchEndParam(epoch=epoch, nbatch=actual_num_batch,
+                                   eval_metric=eval_metric, locals=locals())
+            for cb in _as_list(score_end_callback):
+                cb(params)
+        return eval_metric.get_name_value()
+
+    def iter_predict(self, eval_data, num_batch=None, reset=True, sparse_row_id_fn=None):
+        """Yield ``(outputs, nbatch, batch)`` per batch; outputs have padding removed."""
+        self._require("iter_predict", params=True)
+        eval_data = self._as_iter(eval_data, "iter_predict")
+        if reset:
+            eval_data.reset()
+        for nbatch, eval_batch in enumerate(eval_data):
+            if num_batch is not None and nbatch == num_batch:
+                break
+            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+            self.forward(eval_batch, is_train=False)
+            pad = eval_batch.pad or 0
+            outputs = [out[0:out.shape[0] - pad] for out in self.get_outputs()]
+            yield outputs, nbatch, eval_batch
+
+    def predict(self, eval_data, num_batch=None, merge_batches=True, reset=True,
+                always_output_list=False, sparse_row_id_fn=None):
+        """Run prediction and collect the outputs.
+
+        Parameters
+        ----------
+        eval_data : DataIter, NDArray or numpy array
+            An array is run as one batch and the first output is returned.
+        num_batch : int, optional
+        merge_batches : bool, default True
+            Concatenate the batches' outputs (padding removed) along axis 0.
+        reset : bool, default True
+        always_output_list : bool, default False
+            Return a list even for a single output.
+
+        Returns
+        -------
+        NDArray, list of NDArray, or (merge_batches=False) a list per batch of lists.
+        """
+        self._require("predict", params=True)
+        if isinstance(eval_data, (NDArray, np.ndarray)):
+            if isinstance(eval_data, np.ndarray):
+                eval_data = nd.array(eval_data)
+            self.forward(DataBatch([eval_data]))
+            return self.get_outputs()[0]
+        if not isinstance(eval_data, DataIter):
+            raise MXNetValueError("eval_data must be of type NDArray or DataIter (got "
+                                  f"{type(eval_data).__name__})")
+        if reset:
+            eval_data.reset()
+        output_list = []
+        for nbatch, eval_batch in enumerate(eval_data):
+            if num_batch is not None and nbatch == num_batch:
+                break
+            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+            self.forward(eval_batch, is_train=False)
+            pad = eval_batch.pad or 0
+            output_list.append([out[0:out.shape[0] - pad].copy() for out in self.get_outputs()])
+        if not output_list:
+            return output_list
+        if merge_batches:
+            num_outputs = len(output_list[0])
+            for out in output_list:
+                if len(out) != num_outputs:
+                    raise MXNetValueError("Cannot merge batches, as num of outputs is not the same "
+                                          "in mini-batches. Maybe bucketing is used? Use "
+                                          "merge_batches=False")
+            merged = [nd.concatenate([out[i] for out in output_list]) for i in range(num_outputs)]
+            if num_outputs == 1 and not always_output_list:
+                return merged[0]
+            return merged
+        return output_list
+
+    def _as_iter(self, data, call):
+        if isinstance(data, DataIter):
+            return data
+        if isinstance(data, (NDArray, np.ndarray)):
+            batch = self.data_shapes[0].shape[0] if self.binded else len(data)
+            return NDArrayIter(data, batch_size=batch, data_name=self.data_names[0])
+        raise MXNetTypeError(f"{call}: eval_data must be a DataIter, NDArray or numpy array, "
+                             f"got {type(data).__name__}")
+
+    def fit(self, train_data, eval_data=None, eval_metric="acc", epoch_end_callback=None,
+            batch_end_callback=None, kvstore="local", optimizer="sgd",
+            optimizer_params=(("learning_rate", 0.01),), eval_end_callback=None,
+            eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
+            aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
+            begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
+            sparse_row_id_fn=None):
+        """Train the module parameters.
+
+        Parameters
+        ----------
+        train_data : DataIter
+        eval_data : DataIter, optional
+            Evaluated with ``score`` after every epoch.
+        eval_metric : str or EvalMetric, default 'acc'
+        epoch_end_callback : callable or list
+            ``cb(epoch, symbol, arg_params, aux_params)`` after each epoch (before validation).
+        batch_end_callback : callable or list
+            ``cb(BatchEndParam)`` after each batch.
+        kvstore : str or KVStore, default 'local'
+        optimizer : str or Optimizer, default 'sgd'
+        optimizer_params : dict or tuple of pairs, default (('learning_rate', 0.01),)
+        eval_end_callback, eval_batch_end_callback : callable or list
+            Passed to ``score`` as score_end_callback / batch_end_callback.
+        initializer : Initializer, default Uniform(0.01)
+        arg_params, aux_params : dict, optional
+            Initial values; they win over the initializer.
+        allow_missing : bool, default False
+        force_rebind, force_init : bool, default False
+        begin_epoch : int, default 0
+        num_epoch : int
+            Required.
+        validation_metric : str or EvalMetric, optional
+            Defaults to ``eval_metric``.
+        monitor : Monitor, optional
+        sparse_row_id_fn : callable, optional
+
+        Raises
+        ------
+        MXNetValueError
+            When ``num_epoch`` is None.
+        """
+        if num_epoch is None:
+            raise MXNetValueError("fit: please specify number of epochs (num_epoch=...)")
+        self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
+                  for_training=True, force_rebind=force_rebind)
+        if monitor is not None:
+            self.install_monitor(monitor)
+        self.init_params(initializer=initializer, arg_params=arg_params, aux_params=aux_params,
+                         allow_missing=allow_missing, force_init=force_init)
+        self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
+                            optimizer_params=optimizer_params)
+        if validation_metric is None:
+            validation_metric = eval_metric
+        if not isinstance(eval_metric, _metric.EvalMetric):
+            eval_metric = _metric.create(eval_metric)
+        batch_callbacks = _as_list(batch_end_callback)
+        epoch_callbacks = _as_list(epoch_end_callback)
+
+        for epoch in range(begin_epoch, num_epoch):
+            tic = time.time()
+            eval_metric.reset()
+            nbatch = 0
+            data_iter = iter(train_data)
+            end_of_batch = False
+            try:
+                next_data_batch = next(data_iter)
+            except StopIteration:
+                raise MXNetValueError(f"fit: train_data yielded no batch in epoch {epoch}; check "
+                                      "that it is not empty and that batch_size <= its size "
+                                      "(or use last_batch_handle='pad')") from None
+            while not end_of_batch:
+                data_batch = next_data_batch
+                if monitor is not None:
+                    monitor.tic()
+                self.forward_backward(data_batch)
+                self.update()
+                if isinstance(data_batch, list):
+                    self.update_metric(eval_metric, [db.label for db in data_batch],
+                                       pre_sliced=True)
+                else:
+                    self.update_metric(eval_metric, data_batch.label)
+                try:
+                    next_data_batch = next(data_iter)
+                    self.prepare(next_data_batch, sparse_row_id_fn=sparse_row_id_fn)
+                except StopIteration:
+                    end_of_batch = True
+                if monitor is not None:
+                    monitor.toc_print()
+                if end_of_batch:
+                    eval_name_vals = eval_metric.get_global_name_value()
+                if batch_callbacks:
+                    params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
+                                           locals=locals())
+                    for cb in batch_callbacks:
+                        cb(params)
+                nbatch += 1
+
+            for name, val in eval_name_vals:
+                self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
+            toc = time.time()
+            self.logger.info("Epoch[%d] Time cost=%.3f", epoch, (toc - tic))
+
+            arg_params, aux_params = self.get_params()
+            self.set_params(arg_params, aux_params)
+            for cb in epoch_callbacks:
+                cb(epoch, self.symbol, arg_params, aux_params)
+
+            if eval_data:
+                res = self.score(eval_data, validation_metric,
+                                 score_end_callback=eval_end_callback,
+                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
+                for name, val in res:
+                    self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
+            train_data.reset()
+
+    # ------------------------------------------------------------------ symbol / shapes
+    @property
+    def symbol(self):
+        """The symbol of this module (may change, e.g. the current bucket's)."""
+        return self._symbol
+
+    @property
+    def data_names(self):
+        raise NotImplementedError()
+
+    @property
+    def output_names(self):
+        raise NotImplementedError()
+
+    @property
+    def data_shapes(self):
+        raise NotImplementedError()
+
+    @property
+    def label_shapes(self):
+        raise NotImplementedError()
+
+    @property
+    def output_shapes(self):
+        raise NotImplementedError()
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self):
+        raise NotImplementedError()
+
+    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
+                    allow_missing=False, force_init=False, allow_extra=False):
+        raise NotImplementedError()
+
+    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
+                   allow_extra=False):
+        """Assign parameter and aux state values (``init_params`` with no initializer)."""
+        self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                         allow_missing=allow_missing, force_init=force_init,
+                         allow_extra=allow_extra)
+
+    def save_params(self, fname):
+        """Save parameters to ``fname`` as ``arg:<name>``/``aux:<name>`` (MXNet .params)."""
+        arg_params, aux_params = self.get_params()
+        save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
+        save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
+        nd.save(fname, save_dict)
+
+    def load_params(self, fname):
+        """Load parameters written by ``save_params`` (keys ``arg:``/``aux:``)."""
+        save_dict = nd.load(fname)
+        if not isinstance(save_dict, dict):
+            raise MXNetValueError(f"Invalid param file {fname}: it holds an unnamed list; "
+                                  "expected arg:/aux: keys")
+        arg_params, aux_params = {}, {}
+        for k, value in save_dict.items():
+            arg_type, _, name = k.partition(":")
+            if arg_type == "arg":
+                arg_params[name] = value
+            elif arg_type == "aux":
+                aux_params[name] = value
+            else:
+                raise MXNetValueError(f"Invalid param file {fname}: key {k!r} has no arg:/aux: "
+                                      "prefix")
+        self.set_params(arg_params, aux_params)
+
+    def get_states(self, merge_multi_context=True):
+        """States of the module (see Module.get_states); none by default."""
+        self._require("get_states", params=True)
+        if merge_multi_context is not True and merge_multi_context is not False:
+            raise MXNetTypeError("merge_multi_context must be a bool")
+        return []
+
+    def set_states(self, states=None, value=None):
+        """Set the states (see Module.set_states); none by default."""
+        self._require("set_states", params=True)
+        if states or value is not None:
+            raise MXNetValueError("this module has no states to set")
+
+    def install_monitor(self, mon):
+        raise NotImplementedError()
+
+    # ------------------------------------------------------------------ computation
+    def prepare(self, data_batch, sparse_row_id_fn=None):
+        """Prepare for a batch (switch bucket, pull row-sparse params); nothing by default."""
+        if sparse_row_id_fn is not None:
+            logging.warning("sparse_row_id_fn is not used by %s", type(self).__name__)
+
+    def forward(self, data_batch, is_train=None):
+        raise NotImplementedError()
+
+    def backward(self, out_grads=None):
+        raise NotImplementedError()
+
+    def get_outputs(self, merge_multi_context=True):
+        raise NotImplementedError()
+
+    def get_input_grads(self, merge_multi_context=True):
+        raise NotImplementedError()
+
+    def update(self):
+        raise NotImplementedError()
+
+    def update_metric(self, eval_metric, labels, pre_sliced=False):
+        raise NotImplementedError()
+
+    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
+             force_rebind=False, shared_module=None, grad_req="write"):
+        raise NotImplementedError()
+
+    def init_optimizer(self, kvstore="local", optimizer="sgd",
+                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+        raise NotImplementedError()

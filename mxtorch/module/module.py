@@ -1,0 +1,588 @@
+"""Module: a Symbol bound to one or more contexts, with its parameters and optimizer.
+
+Owns the parameter dicts on the host (``_arg_params``/``_aux_params``), the executor
+group, and the optimizer/updater. The high-level loop is BaseModule's.
+"""
+import logging
+import os
+import warnings
+
+import torch
+
+from ..base import (MXNetValueError, MXNetTypeError, MXNetRuntimeError,
+                    MXNetNotImplementedError, StateError)
+from ..context import Context, cpu
+from ..initializer import InitDesc, Uniform
+from ..io import DataDesc
+from ..ndarray.ndarray import NDArray
+from .. import ndarray as nd
+from .. import optimizer as opt
+from ..model import load_checkpoint, save_checkpoint_files
+from ..util.atomic import atomic_write
+from .base_module import BaseModule, _check_input_names
+from .executor_group import DataParallelExecutorGroup
+
+__all__ = ["Module"]
+
+
+def _parse_descs(shapes, what):
+    if shapes is None:
+        return None
+    if not isinstance(shapes, (list, tuple)):
+        raise MXNetTypeError(f"{what} must be a list of (name, shape) or DataDesc, got "
+                             f"{type(shapes).__name__}")
+    out = []
+    for x in shapes:
+        if isinstance(x, DataDesc):
+            out.append(x)
+            continue
+        if not isinstance(x, (list, tuple)) or len(x) < 2 or not isinstance(x[0], str):
+            raise MXNetTypeError(f"{what}: each entry must be (name, shape) or a DataDesc, got "
+                                 f"{x!r}")
+        if not isinstance(x[1], (list, tuple)) or not all(
+                isinstance(d, int) or hasattr(d, "__index__") for d in x[1]):
+            raise MXNetTypeError(f"{what}: the shape of {x[0]!r} must be a tuple of ints, got "
+                                 f"{type(x[1]).__name__}")
+        out.append(DataDesc(*x))
+    return out
+
+
+class Module(BaseModule):
+    """A module that wraps a Symbol.
+
+    Parameters
+    ----------
+    symbol : Symbol
+    data_names : list of str, default ('data',)
+    label_names : list of str or None, default ('softmax_label',)
+    logger : Logger, default logging
+    context : Context or list of Context, default cpu()
+    work_load_list : list of number, optional
+        Relative share of the batch per context (default uniform).
+    fixed_param_names : list of str, optional
+        Parameters that are never updated (no gradient).
+    state_names : list of str, optional
+        Inputs that are neither data nor parameters (set with set_states).
+    group2ctxs : dict or list of dict, optional
+        Model parallelism (issue 3).
+    compression_params : dict, optional
+        Gradient compression for the kvstore (issue 7).
+
+    Raises
+    ------
+    MXNetValueError
+        When a data, state or fixed parameter name is not an argument of ``symbol``.
+    """
+
+    def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
+                 logger=logging, context=cpu(), work_load_list=None, fixed_param_names=None,
+                 state_names=None, group2ctxs=None, compression_params=None):
+        super().__init__(logger=logger)
+        if isinstance(context, Context):
+            context = [context]
+        self._context = list(context)
+        if work_load_list is None:
+            work_load_list = [1] * len(self._context)
+        if len(work_load_list) != len(self._context):
+            raise MXNetValueError(f"work_load_list has {len(work_load_list)} entries for "
+                                  f"{len(self._context)} contexts")
+        self._work_load_list = work_load_list
+        self._group2ctxs = group2ctxs
+        self._symbol = symbol
+        data_names = list(data_names) if data_names is not None else []
+        label_names = list(label_names) if label_names is not None else []
+        state_names = list(state_names) if state_names is not None else []
+        fixed_param_names = list(fixed_param_names) if fixed_param_names is not None else []
+        _check_input_names(symbol, data_names, "data", True)
+        _check_input_names(symbol, label_names, "label", False)
+        _check_input_names(symbol, state_names, "state", True)
+        _check_input_names(symbol, fixed_param_names, "fixed_param", True)
+        arg_names = symbol.list_arguments()
+        input_names = data_names + label_names + state_names
+        self._param_names = [x for x in arg_names if x not in input_names]
+        self._fixed_param_names = fixed_param_names
+        self._aux_names = symbol.list_auxiliary_states()
+        self._data_names = data_names
+        self._label_names = label_names
+        self._state_names = state_names
+        self._output_names = symbol.list_outputs()
+        self._arg_params = None
+        self._aux_params = None
+        self._params_dirty = False
+        self._compression_params = compression_params
+        self._optimizer = None
+        self._kvstore = None
+        self._update_on_kvstore = None
+        self._updater = None
+        self._preload_opt_states = None
+        self._grad_req = None
+        self._exec_group = None
+        self._data_shapes = None
+        self._label_shapes = None
+        self._update_plan = None
+
+    # ------------------------------------------------------------------ checkpoints
+    @staticmethod
+    def load(prefix, epoch, load_optimizer_states=False, **kwargs):
+        """A Module from ``prefix-symbol.json`` and ``prefix-%04d.params`` (and, if asked,
+        ``prefix-%04d.states`` loaded at init_optimizer). kwargs go to the constructor."""
+        sym, args, auxs = load_checkpoint(prefix, epoch)
+        mod = Module(symbol=sym, **kwargs)
+        mod._arg_params = args
+        mod._aux_params = auxs
+        mod.params_initialized = True
+        if load_optimizer_states:
+            mod._preload_opt_states = "%s-%04d.states" % (prefix, epoch)
+        return mod
+
+    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True):
+        """Write ``prefix-symbol.json``, ``prefix-%04d.params`` and optionally
+        ``prefix-%04d.states``; each file is written to a temporary name and renamed."""
+        arg_params, aux_params = self.get_params()
+        save_checkpoint_files(prefix, epoch, self._symbol, arg_params, aux_params)
+        if save_optimizer_states:
+            state_name = "%s-%04d.states" % (prefix, epoch)
+            self.save_optimizer_states(state_name)
+            logging.info('Saved optimizer state to "%s"', state_name)
+
+    # ------------------------------------------------------------------ properties
+    def _reset_bind(self):
+        self.binded = False
+        self._exec_group = None
+        self._data_shapes = None
+        self._label_shapes = None
+        self._update_plan = None
+
+    @property
+    def data_names(self):
+        return self._data_names
+
+    @property
+    def label_names(self):
+        return self._label_names
+
+    @property
+    def output_names(self):
+        return self._output_names
+
+    @property
+    def data_shapes(self):
+        self._require("data_shapes")
+        return self._data_shapes
+
+    @property
+    def label_shapes(self):
+        self._require("label_shapes")
+        return self._label_shapes
+
+    @property
+    def output_shapes(self):
+        self._require("output_shapes")
+        return self._exec_group.get_output_shapes()
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self):
+        """``(arg_params, aux_params)``: the same CPU dicts each call, synced from the
+        devices when the parameters changed since the last call."""
+        self._require("get_params", params=True)
+        if self._params_dirty:
+            self._sync_params_from_devices()
+        return self._arg_params, self._aux_params
+
+    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
+                    allow_missing=False, force_init=False, allow_extra=False):
+        """Initialize parameters and aux states (from the dicts given, else the initializer).
+
+        Raises
+        ------
+        MXNetRuntimeError
+            A parameter is missing from ``arg_params``/``aux_params`` and allow_missing is
+            False (the message names it).
+        MXNetValueError
+            A name in the dicts is not a parameter and allow_extra is False.
+        """
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. "
+                          "init_params call ignored.", stacklevel=2)
+            return
+        self._require("init_params")
+        # validate everything before touching any array: a failed call changes nothing
+        for given, names, kind in ((arg_params, self._param_names, "arg_params"),
+                                   (aux_params, self._aux_names, "aux_params")):
+            if given is None:
+                continue
+            if not allow_missing:
+                missing = [n for n in names if n not in given]
+                if missing:
+                    raise MXNetRuntimeError(
+                        f"{missing[0]} is not presented in {kind} (missing: {missing}); pass "
+                        "allow_missing=True to initialize the missing ones with the initializer")
+            if not allow_extra:
+                extra = [n for n in given if n not in names]
+                if extra:
+                    raise MXNetValueError(
+                        f'Find name "{extra[0]}" that is not in the '
+                        f'{"arguments" if kind == "arg_params" else "auxiliary states"} '
+                        f"(extra: {extra}); pass allow_extra=True to ignore them")
+        attrs = self._symbol.attr_dict()
+
+        def _impl(name, arr, cache):
+            if cache is not None and name in cache:
+                cache_arr = cache[name]
+                if cache_arr is not arr:
+                    _copy(cache_arr, arr, name)
+            elif initializer is not None:
+                initializer(InitDesc(name, attrs.get(name, None)), arr)
+
+        for name, arr in sorted(self._arg_params.items()):
+            _impl(name, arr, arg_params)
+        for name, arr in sorted(self._aux_params.items()):
+            _impl(name, arr, aux_params)
+        self.params_initialized = True
+        self._params_dirty = False
+        self._exec_group.set_params(self._arg_params, self._aux_params, allow_extra=allow_extra)
+
+    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
+                   allow_extra=False):
+        """Assign parameter and aux values (see init_params for the errors)."""
+        if not allow_missing:
+            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                             allow_missing=allow_missing, force_init=force_init,
+                             allow_extra=allow_extra)
+            return
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. "
+                          "set_params call ignored.", stacklevel=2)
+            return
+        self._require("set_params")
+        self._exec_group.set_params(arg_params, aux_params, allow_extra=allow_extra)
+        self._params_dirty = True
+        self.params_initialized = True
+
+    def _sync_params_from_devices(self):
+        self._exec_group.get_params(self._arg_params, self._aux_params)
+        self._params_dirty = False
+
+    # ------------------------------------------------------------------ binding
+    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
+             force_rebind=False, shared_module=None, grad_req="write"):
+        """Allocate executors for the given input shapes.
+
+        Parameters
+        ----------
+        data_shapes : list of (str, tuple) or DataDesc
+        label_shapes : list of (str, tuple) or DataDesc, optional
+        for_training : bool, default True
+        inputs_need_grad : bool, default False
+        force_rebind : bool, default False
+        shared_module : Module, optional
+            Share parameters (and memory) with this bound module (bucketing).
+        grad_req : str, list or dict, default 'write'
+
+        Raises
+        ------
+        MXNetTypeError / MXNetValueError
+            For malformed shapes or data names that do not match ``data_names``; the module
+            stays unbound.
+        """
+        if force_rebind:
+            self._reset_bind()
+        if self.binded:
+            self.logger.warning("Already bound, ignoring bind()")
+            return
+        if not for_training and inputs_need_grad:
+            raise MXNetValueError("inputs_need_grad=True requires for_training=True")
+        data_descs = _parse_descs(data_shapes, "data_shapes")
+        label_descs = _parse_descs(label_shapes, "label_shapes")
+        if sorted(d.name for d in data_descs) != sorted(self._data_names):
+            raise MXNetValueError(f"Data provided by data_shapes don't match names specified by "
+                                  f"data_names ({[d.name for d in data_descs]} vs. "
+                                  f"{self._data_names})")
+        if label_descs is not None and self._label_names and \
+                sorted(d.name for d in label_descs) != sorted(self._label_names):
+            self.logger.warning("Data provided by label_shapes don't match names specified by "
+                                "label_names (%s vs. %s)", [d.name for d in label_descs],
+                                self._label_names)
+        elif label_descs is None and self._label_names and for_training:
+            self.logger.warning("label_shapes is None but label_names is %s", self._label_names)
+        shared_group = None
+        if shared_module is not None:
+            if not (isinstance(shared_module, Module) and shared_module.binded and
+                    shared_module.params_initialized):
+                raise StateError("shared_module must be a bound Module with initialized "
+                                 "parameters")
+            shared_group = shared_module._exec_group
+            if len(shared_group.execs) < len(self._context):
+                raise MXNetValueError("shared_module has fewer executors than this module")
+        group = DataParallelExecutorGroup(
+            self._symbol, self._context, self._work_load_list, data_descs, label_descs,
+            self._param_names, for_training, inputs_need_grad, shared_group,
+            logger=self.logger, fixed_param_names=self._fixed_param_names, grad_req=grad_req,
+            state_names=self._state_names, group2ctxs=self._group2ctxs)
+        # the binding succeeded: commit the new state
+        self.for_training = for_training
+        self.inputs_need_grad = inputs_need_grad
+        self._grad_req = grad_req
+        self._exec_group = group
+        self._data_shapes, self._label_shapes = group.data_shapes, group.label_shapes
+        self._total_exec_bytes = 0
+        self._update_plan = None
+        if shared_module is not None:
+            self.params_initialized = True
+            self._arg_params = shared_module._arg_params
+            self._aux_params = shared_module._aux_params
+        elif self.params_initialized:
+            group.set_params(self._arg_params, self._aux_params)
+        else:
+            self._arg_params = {name: _zeros_like_cpu(arr[0]) for name, arr in
+                                zip(self._param_names, group.param_arrays)}
+            self._aux_params = {name: _zeros_like_cpu(arr[0]) for name, arr in
+                                zip(self._aux_names, group.aux_arrays)}
+        if shared_module is not None and shared_module.optimizer_initialized:
+            self.borrow_optimizer(shared_module)
+        self.binded = True
+
+    def reshape(self, data_shapes, label_shapes=None):
+        """Reshape the bound executors for new input shapes (parameters and optimizer,
+        including its rescale_grad, are kept)."""
+        self._require("reshape")
+        data_descs = _parse_descs(data_shapes, "data_shapes")
+        label_descs = _parse_descs(label_shapes, "label_shapes")
+        self._exec_group.reshape(data_descs, label_descs)
+        self._data_shapes, self._label_shapes = self._exec_group.data_shapes, \
+            self._exec_group.label_shapes
+        self._update_plan = None
+
+    # ------------------------------------------------------------------ optimizer
+    def init_optimizer(self, kvstore="local", optimizer="sgd",
+                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+        """Install an optimizer (name or Optimizer) with rescale_grad = 1/batch size.
+
+        Raises
+        ------
+        StateError
+            Before bind and init_params.
+        MXNetValueError
+            For an unknown optimizer name.
+        """
+        self._require("init_optimizer", params=True)
+        if self.optimizer_initialized and not force_init:
+            self.logger.warning("optimizer already initialized, ignoring...")
+            return
+        if self._params_dirty:
+            self._sync_params_from_devices()
+        kvstore, update_on_kvstore = self._create_kvstore(kvstore)
+        batch_size = self._exec_group.batch_size
+        n = len(self._context)
+        idx2name = {}
+        for i, name in enumerate(self._param_names):
+            for k in range(n):
+                idx2name[i * n + k] = name
+        optimizer_params = dict(optimizer_params)
+        if isinstance(optimizer, str):
+            if "rescale_grad" not in optimizer_params:
+                optimizer_params["rescale_grad"] = 1.0 / batch_size
+            optimizer = opt.create(optimizer, sym=self.symbol, param_idx2name=idx2name,
+                                   **optimizer_params)
+        elif isinstance(optimizer, opt.Optimizer):
+            if optimizer.rescale_grad != 1.0 / batch_size:
+                warnings.warn(
+                    "Optimizer created manually outside Module but rescale_grad is not "
+                    f"normalized to 1.0/batch_size/num_workers ({optimizer.rescale_grad} vs. "
+                    f"{1.0 / batch_size}). Is this intended?", stacklevel=2)
+            if not optimizer.idx2name:
+                optimizer.idx2name = idx2name.copy()
+        else:
+            raise MXNetTypeError(f"optimizer must be a name or an Optimizer, got "
+                                 f"{type(optimizer).__name__}")
+        self._optimizer = optimizer
+        self._kvstore = kvstore
+        self._update_on_kvstore = update_on_kvstore
+        self._updater = opt.get_updater(optimizer)
+        self._update_plan = None
+        self.optimizer_initialized = True
+        if self._preload_opt_states is not None:
+            self.load_optimizer_states(self._preload_opt_states)
+            self._preload_opt_states = None
+
+    def _create_kvstore(self, kvstore):
+        """MXNet's choice: one device and a plain string -> no kvstore; several devices
+        are summed locally (the kvstore family arrives with issues 3 and 7)."""
+        if kvstore is None:
+            return None, False
+        if isinstance(kvstore, str):
+            if "dist" in kvstore:
+                raise MXNetNotImplementedError(
+                    f"kvstore={kvstore!r}: distributed training arrives with issue 7; use "
+                    "kvstore='local'")
+            if kvstore not in ("local", "device", "nccl"):
+                raise MXNetValueError(f"unknown kvstore type {kvstore!r}; use 'local' or "
+                                      "'device'")
+            return None, False
+        raise MXNetNotImplementedError("KVStore objects arrive with issue 3; pass "
+                                       "kvstore='local'")
+
+    def borrow_optimizer(self, shared_module):
+        """Use the optimizer, updater and kvstore of ``shared_module`` (bucketing)."""
+        if not shared_module.optimizer_initialized:
+            raise StateError("borrow_optimizer: the shared module has no optimizer; call its "
+                             "init_optimizer() first")
+        self._optimizer = shared_module._optimizer
+        self._kvstore = shared_module._kvstore
+        self._update_on_kvstore = shared_module._update_on_kvstore
+        self._updater = shared_module._updater
+        self._update_plan = None
+        self.optimizer_initialized = True
+
+    def save_optimizer_states(self, fname):
+        """Write the updater's states to ``fname`` (atomically)."""
+        self._require("save_optimizer_states", optimizer=True)
+        atomic_write(fname, self._updater.get_states())
+
+    def load_optimizer_states(self, fname):
+        """Load updater states from ``fname`` (ours, or an MXNet pickle through a restricted
+        unpickler)."""
+        self._require("load_optimizer_states", optimizer=True)
+        with open(fname, "rb") as f:
+            self._updater.set_states(f.read())
+
+    # ------------------------------------------------------------------ computation
+    def forward(self, data_batch, is_train=None):
+        """Forward one batch; a batch of other shapes reshapes the executors first."""
+        self._require("forward", params=True)
+        if not hasattr(data_batch, "data") and not isinstance(data_batch, list):
+            raise MXNetTypeError("forward: data_batch needs a .data list (e.g. mx.io.DataBatch), "
+                                 f"got {type(data_batch).__name__}")
+        curr = self._data_shapes
+        if isinstance(data_batch, list):
+            new_shapes = None  # per-device batches: MXNet reshapes from their total
+            total = sum(db.data[0].shape[0] for db in data_batch)
+            if total != self._exec_group.batch_size:
+                new_shapes = [(d.name, (total,) + tuple(d.shape[1:])) for d in curr]
+        else:
+            data = data_batch.data
+            if len(data) != len(curr):
+                raise MXNetValueError(f"forward: the batch has {len(data)} data arrays, the "
+                                      f"module expects {len(curr)} ({self._data_names})")
+            shapes = [tuple(x.shape) for x in data]
+            new_shapes = None if all(s == d.shape for s, d in zip(shapes, curr)) else shapes
+        if new_shapes is not None:
+            self._reshape_for(data_batch, new_shapes)
+        self._exec_group.forward(data_batch, is_train)
+
+    def _reshape_for(self, data_batch, new_shapes):
+        curr = self._data_shapes
+        provide = getattr(data_batch, "provide_data", None)
+        if provide:
+            new_dshape = provide
+        elif isinstance(new_shapes[0], tuple) and isinstance(new_shapes[0][0], str):
+            new_dshape = [DataDesc(n, s, d.dtype, d.layout) for (n, s), d in zip(new_shapes, curr)]
+        else:
+            new_dshape = [DataDesc(d.name, s, d.dtype, d.layout) for d, s in zip(curr, new_shapes)]
+        provide_label = getattr(data_batch, "provide_label", None)
+        label = getattr(data_batch, "label", None)
+        if provide_label:
+            new_lshape = provide_label
+        elif label and self._label_shapes:
+            new_lshape = [DataDesc(d.name, tuple(x.shape), d.dtype, d.layout)
+                          for d, x in zip(self._label_shapes, label)]
+        else:
+            new_lshape = None
+        self.reshape(new_dshape, new_lshape)
+
+    def backward(self, out_grads=None):
+        """Backward of the last forward (loss heads need no out_grads)."""
+        self._require("backward", params=True)
+        self._exec_group.backward(out_grads=out_grads)
+
+    def update(self):
+        """Apply the optimizer to every parameter with a gradient, in one call per device."""
+        self._require("update", params=True, optimizer=True)
+        self._params_dirty = True
+        plan = self._update_plan
+        if plan is None:
+            plan = self._update_plan = self._make_update_plan()
+        if len(plan) > 1:  # several devices: sum gradients across devices first
+            _sum_across_devices([p[1] for p in plan])
+        for indices, grads, weights in plan:
+            if indices:
+                self._updater(indices, grads, weights)
+
+    def _make_update_plan(self):
+        """Per device: (indices, grads, weights) of the parameters that have gradients."""
+        group = self._exec_group
+        n = len(self._context)
+        plan = []
+        for k in range(n):
+            indices, grads, weights = [], [], []
+            for i, name in enumerate(self._param_names):
+                grad = group.grad_arrays[i][k] if group.grad_arrays else None
+                if grad is None:
+                    continue
+                indices.append(i * n + k)
+                grads.append(grad)
+                weights.append(group.param_arrays[i][k])
+            plan.append((indices, grads, weights))
+        return plan
+
+    def get_outputs(self, merge_multi_context=True):
+        """Outputs of the last forward (merged across devices by default)."""
+        self._require("get_outputs", params=True)
+        return self._exec_group.get_outputs(merge_multi_context=merge_multi_context)
+
+    def get_input_grads(self, merge_multi_context=True):
+        """Gradients of the data inputs, in data_shapes order (needs inputs_need_grad)."""
+        self._require("get_input_grads", params=True)
+        if not self.inputs_need_grad:
+            raise StateError("get_input_grads: bind with inputs_need_grad=True first")
+        return self._exec_group.get_input_grads(merge_multi_context=merge_multi_context)
+
+    def get_states(self, merge_multi_context=True):
+        """The state arrays (per device; merging is not supported, as in MXNet)."""
+        self._require("get_states", params=True)
+        return self._exec_group.get_states(merge_multi_context=merge_multi_context)
+
+    def set_states(self, states=None, value=None):
+        """Set the states from arrays or fill them with a scalar ``value``."""
+        self._require("set_states", params=True)
+        self._exec_group.set_states(states, value)
+
+    def update_metric(self, eval_metric, labels, pre_sliced=False):
+        """Accumulate ``eval_metric`` on the last outputs (once per device)."""
+        self._exec_group.update_metric(eval_metric, labels, pre_sliced)
+
+    def install_monitor(self, mon):
+        """Install ``mon`` on every executor."""
+        self._require("install_monitor")
+        self._exec_group.install_monitor(mon)
+
+    def prepare(self, data_batch, sparse_row_id_fn=None):
+        """Nothing to prepare without row-sparse parameters (issue 4)."""
+        if sparse_row_id_fn is not None and not self._update_on_kvstore:
+            warnings.warn("Parameters are not updated in the KVStore. No need to call "
+                          "sparse_row_id_fn.", stacklevel=2)
+
+
+def _zeros_like_cpu(arr):
+    return NDArray(torch.zeros(arr.shape, dtype=arr._data.dtype), cpu())
+
+
+def _copy(src, dst, name):
+    t = src._data if isinstance(src, NDArray) else torch.as_tensor(src)
+    if tuple(t.shape) != dst.shape:
+        raise MXNetValueError(f"parameter {name!r}: shape {tuple(t.shape)} given, the module "
+                              f"needs {dst.shape}")
+    with torch.no_grad():
+        dst._data.copy_(t)
+
+
+def _sum_across_devices(grad_lists):
+    """Sum each parameter's gradient over the devices, in place on every device."""
+    with torch.no_grad():
+        for per_param in zip(*grad_lists):
+            dev = per_param[0]._data.device
+            total = per_param[0]._data.clone()
+            for g in per_param[1:]:
+                total.add_(g._data.to(dev))
+            for g in per_param:
+                g._data.copy_(total)
