@@ -265,7 +265,7 @@ class Symbol:
         types_ = {}
         for i, n in enumerate(nodes):
             if n.op is None:
-                t = known.get(n.name)
+                t = np_dtype(known[n.name]) if known.get(n.name) is not None else None
                 if t is None and "__dtype__" in n.attrs:
                     t = np.dtype(DTYPE_MX_TO_NP[int(n.attrs["__dtype__"])])
                 if t is not None:

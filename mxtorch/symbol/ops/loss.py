@@ -38,7 +38,11 @@ class _SoftmaxOutput(torch.autograd.Function):
             grad = flat - label.reshape(flat.shape)
             valid = None
         else:
-            lab = label.reshape(flat.shape[:axis] + flat.shape[axis + 1:]).long()
+            lab_shape = flat.shape[:axis] + flat.shape[axis + 1:]
+            if label.numel() != prod(lab_shape):
+                # MXNet reads the first n labels of the flattened label array
+                label = label.reshape(-1)[:prod(lab_shape)]
+            lab = label.reshape(lab_shape).long()
             valid = lab != int(p.ignore_label) if p.use_ignore else None
             onehot = torch.zeros_like(flat).scatter_(
                 axis, lab.clamp(0, classes - 1).unsqueeze(axis), 1.0)
@@ -67,13 +71,11 @@ def lab_count(flat, axis):
 def _softmax_output_shape(p, ins, outs):
     data = ins[0]
     if known(data):
-        if ins[1] is None or tuple(ins[1]) != tuple(data):
+        if ins[1] is None:  # a given label shape (MXNet's older (n,) form too) is kept
             if p.multi_output:
                 ins[1] = (data[0],) + tuple(data[2:])
-            elif p.preserve_shape:
+            else:  # MXNet: the data shape without its last axis
                 ins[1] = tuple(data[:-1])
-            elif ins[1] is None or prod(ins[1]) != prod(data):
-                ins[1] = (data[0],)
         return ins, [tuple(data)]
     return ins, outs
 

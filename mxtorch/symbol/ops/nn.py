@@ -73,7 +73,70 @@ register(OpDef(
 
 
 # ------------------------------------------------------------------ Pooling
+_MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVGPOOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def _full_size(n, k, s, q):
+    """MXNet's output length for pooling_convention='full' (ceil division)."""
+    return -(-(n + 2 * q - k) // s) + 1
+
+
+def _pool_full(p, data, kernel, stride, pad):
+    """pooling_convention='full' with MXNet's window rule: the right side is padded as far
+    as the last window needs; averages count the padding only up to ``pad``."""
+    nd = len(kernel)
+    spatial = tuple(data.shape[2:])
+    outs = [_full_size(n, k, s, q) for n, k, s, q in zip(spatial, kernel, stride, pad)]
+    if p.pool_type == "max":
+        torch_outs = [(n + 2 * q - k + s - 1) // s + 1 for n, k, s, q in
+                      zip(spatial, kernel, stride, pad)]
+        torch_outs = [o - 1 if (o - 1) * s >= n + q else o for o, n, s, q in
+                      zip(torch_outs, spatial, stride, pad)]
+        if torch_outs == outs and all(2 * q <= k for q, k in zip(pad, kernel)):
+            return _MAXPOOL[nd](data, kernel, stride, pad, ceil_mode=True)
+    extra = [max(0, (o - 1) * s + k - n - 2 * q) for o, n, k, s, q in
+             zip(outs, spatial, kernel, stride, pad)]
+    spec = [v for q, e in zip(reversed(pad), reversed(extra)) for v in (q, q + e)]
+    if p.pool_type == "max":
+        # windows wholly in the padding give the lowest finite value, as MXNet does
+        low = torch.finfo(data.dtype).min if data.is_floating_point() else 0
+        return _MAXPOOL[nd](F.pad(data, spec, value=low), kernel, stride)
+    area = float(prod(kernel))
+    sums = _AVGPOOL[nd](F.pad(data, spec), kernel, stride) * area
+    if p.pool_type == "sum":
+        return sums
+    include = p.count_include_pad is None or p.count_include_pad
+    ones = data.new_ones((1, 1) + spatial)
+    if include:  # padding counts up to `pad` on each side, not the extra right part
+        ones = F.pad(ones, [v for q in reversed(pad) for v in (q, q)], value=1.0)
+        mask = F.pad(ones, [v for e in reversed(extra) for v in (0, e)])
+    else:
+        mask = F.pad(ones, spec)
+    out = sums / (_AVGPOOL[nd](mask, kernel, stride) * area)
+    if include and nd == 2 and data.requires_grad and all(
+            (o + 2 * q - k) % s == 0 for o, k, s, q in zip(outs, kernel, stride, pad)):
+        # MXNet 1.9.1 (oneDNN build) computes this backward with oneDNN, which pads the
+        # right side fully and so divides every window's gradient by the kernel area.
+        alt = sums / area
+        out = out.detach() + (alt - alt.detach())
+    return out
+
+
+def _pool_outputs(p):
+    # MXNet's oneDNN builds give max pooling a hidden workspace output (node_row_ptr)
+    if p.pool_type == "max" and 1 <= len(p.kernel) <= 3 and \
+            p.layout in (None, "NCW", "NCHW", "NCDHW"):
+        return ("output", "workspace")
+    return ("output",)
+
+
 def _pool_forward(p, is_train, data):
+    out = _pool(p, data)
+    return (out, out) if len(_pool_outputs(p)) == 2 else out
+
+
+def _pool(p, data):
     nd = data.dim() - 2
     if p.global_pool:
         kernel, stride, pad = tuple(data.shape[2:]), (1,) * nd, (0,) * nd
@@ -81,14 +144,14 @@ def _pool_forward(p, is_train, data):
         kernel = tuple(p.kernel)
         stride = _spatial(p, "stride", nd, 1)
         pad = _spatial(p, "pad", nd, 0)
+    if p.pooling_convention == "full" and not p.global_pool and p.pool_type != "lp":
+        return _pool_full(p, data, kernel, stride, pad)
     ceil = p.pooling_convention == "full"
     if p.pool_type == "max":
-        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[nd]
-        return fn(data, kernel, stride, pad, ceil_mode=ceil)
+        return _MAXPOOL[nd](data, kernel, stride, pad, ceil_mode=ceil)
     if p.pool_type in ("avg", "sum"):
-        fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[nd]
         include = True if p.count_include_pad is None else p.count_include_pad
-        out = fn(data, kernel, stride, pad, ceil_mode=ceil, count_include_pad=include)
+        out = _AVGPOOL[nd](data, kernel, stride, pad, ceil_mode=ceil, count_include_pad=include)
         if p.pool_type == "sum":
             out = out * float(prod(kernel))
         return out
@@ -106,7 +169,8 @@ register(OpDef(
             "pad": Param("shape", ()),
             "pooling_convention": Param("str", "valid", {"valid", "full", "same"}),
             "count_include_pad": Param("bool_or_none", None), "p_value": Param("int_or_none", None),
-            "cudnn_off": Param("bool", False), "layout": _LAYOUT}))
+            "cudnn_off": Param("bool", False), "layout": _LAYOUT},
+    outputs=_pool_outputs, num_visible=lambda p: 1))
 
 
 # ------------------------------------------------------------------ Activation
@@ -123,23 +187,50 @@ register(OpDef("Activation", _act_forward,
 
 
 # ------------------------------------------------------------------ BatchNorm
+class _UpdateMovingStats(torch.autograd.Function):
+    """Identity on the BatchNorm output whose backward folds the batch statistics into
+    the moving ones. MXNet 1.9.1 updates them in BatchNorm's backward, not its forward:
+    a forward(is_train=True) alone leaves them unchanged, and so does a backward that
+    needs no gradient through the BatchNorm."""
+
+    @staticmethod
+    def forward(ctx, out, mean, var, moving_mean, moving_var, momentum):
+        ctx.stats = (mean, var, moving_mean, moving_var, momentum)
+        return out.view_as(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        mean, var, moving_mean, moving_var, momentum = ctx.stats
+        ctx.stats = None
+        with torch.no_grad():
+            moving_mean.mul_(momentum).add_(mean, alpha=1 - momentum)
+            moving_var.mul_(momentum).add_(var, alpha=1 - momentum)  # biased variance
+        return grad, None, None, None, None, None
+
+
 def _bn_forward(p, is_train, data, gamma, beta, moving_mean, moving_var):
     axis = p.axis % data.dim()
     shape = [1] * data.dim()
     shape[axis] = data.shape[axis]
     dims = [d for d in range(data.dim()) if d != axis]
     if p.fix_gamma:
-        gamma = torch.ones_like(gamma)  # MXNet: gamma is fixed at 1, its gradient is 0
-    if is_train and not p.use_global_stats:
-        var, mean = torch.var_mean(data, dim=dims, unbiased=False)
+        # MXNet writes 1 into the gamma array (training and inference); its gradient is 0
         with torch.no_grad():
-            moving_mean.mul_(p.momentum).add_(mean.detach(), alpha=1 - p.momentum)
-            moving_var.mul_(p.momentum).add_(var.detach(), alpha=1 - p.momentum)
+            gamma.fill_(1.0)
+        gamma = gamma.detach()
+    train_stats = is_train and not p.use_global_stats
+    if train_stats:
+        var, mean = torch.var_mean(data, dim=dims, unbiased=False)
     else:
         mean, var = moving_mean, moving_var
     inv = torch.rsqrt(var + p.eps)
     out = (data - mean.reshape(shape)) * (inv * gamma).reshape(shape) + beta.reshape(shape)
-    return out, mean, var
+    if train_stats and out.requires_grad:
+        out = _UpdateMovingStats.apply(out, mean.detach(), var.detach(), moving_mean,
+                                       moving_var, p.momentum)
+    # MXNet's third output is the inverse std 1/sqrt(var + eps), not the variance; the
+    # mean/var outputs carry no gradient
+    return out, mean.detach(), inv.detach()
 
 
 def _bn_shape(p, ins, outs):

@@ -1,0 +1,7 @@
+"""``mx.io``: data descriptions, batches and data iterators (MXNet 1.9.1 semantics)."""
+from .data_desc import DataDesc, DataBatch, BatchTypeError
+from .data_iter import DataIter, ResizeIter, PrefetchingIter
+from .ndarray_iter import NDArrayIter
+
+__all__ = ["DataDesc", "DataBatch", "DataIter", "ResizeIter", "PrefetchingIter", "NDArrayIter",
+           "BatchTypeError"]

@@ -1,0 +1,112 @@
+"""Symbol API facts (auto names, attributes, AttrScope, Group, indexing, internals, shape and
+type inference) equal what MXNet 1.9.1 reports for the same calls (fixture
+symbol_api.json from tools/gen_op_fixtures.py); and misuse raises clear errors."""
+import importlib.util
+import json
+import os
+
+import pytest
+
+import mxtorch as mx
+from mxtorch.base import MXNetError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_spec = importlib.util.spec_from_file_location("gen_op", os.path.join(ROOT, "tools",
+                                                                      "gen_op_fixtures.py"))
+gen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gen)
+with open(os.path.join(ROOT, "tests", "compat", "fixtures", "ops", "symbol_api.json")) as _f:
+    FACTS = json.load(_f)
+
+
+@pytest.mark.parametrize("scenario", sorted(gen.API))
+def test_symbol_api_matches_mxnet(scenario):
+    got = json.loads(json.dumps(gen.API[scenario](mx)))
+    want = FACTS[scenario]
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert got[key] == want[key], f"{scenario}: {key}"
+
+
+def test_symbols_pickle_and_deepcopy():
+    import copy
+    import pickle
+    net = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=3, name="fc")
+    assert copy.deepcopy(net).tojson() == net.tojson()
+    assert pickle.loads(pickle.dumps(net)).tojson() == net.tojson()
+
+
+# ---------------------------------------------------------------- misuse
+def test_unknown_op_parameter_is_a_type_error():
+    with pytest.raises(TypeError, match="num_hiden"):
+        mx.sym.FullyConnected(mx.sym.Variable("data"), num_hiden=3)
+
+
+def test_missing_required_parameter_names_it():
+    with pytest.raises(ValueError, match="num_hidden"):
+        mx.sym.FullyConnected(mx.sym.Variable("data"))
+
+
+def test_bad_parameter_value_names_it():
+    with pytest.raises(ValueError, match="act_type"):
+        mx.sym.Activation(mx.sym.Variable("data"), act_type="swishy")
+
+
+def test_non_symbol_input_is_a_type_error():
+    with pytest.raises(TypeError, match="data"):
+        mx.sym.FullyConnected([1, 2], num_hidden=3)
+
+
+def test_arithmetic_with_a_string_is_a_type_error():
+    with pytest.raises(TypeError):
+        mx.sym.Variable("a") + "b"
+
+
+def test_variable_name_must_be_a_string():
+    with pytest.raises(TypeError):
+        mx.sym.Variable(3)
+
+
+def test_variable_rejects_plain_extra_attributes():
+    with pytest.raises(ValueError, match="double underscores"):
+        mx.sym.Variable("a", foo="x")
+
+
+def test_attr_scope_values_must_be_strings():
+    with pytest.raises(ValueError):
+        mx.AttrScope(ctx_group=1)
+
+
+def test_output_index_out_of_range_and_unknown_name():
+    net = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=3, name="fc")
+    with pytest.raises(IndexError):
+        net[1]
+    with pytest.raises(ValueError, match="fc_output"):
+        net["nope"]
+
+
+def test_infer_shape_with_unknown_input_name():
+    net = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=3, name="fc")
+    with pytest.raises(KeyError, match="dta"):
+        net.infer_shape(dta=(2, 3))
+
+
+def test_infer_shape_inconsistent_shapes_raise():
+    a, b = mx.sym.Variable("a"), mx.sym.Variable("b")
+    with pytest.raises(MXNetError, match="inconsistent|broadcast|shape"):
+        (a + b).infer_shape(a=(2, 3), b=(3, 2))
+
+
+def test_load_json_rejects_garbage():
+    with pytest.raises(ValueError):
+        mx.sym.load_json("not json")
+    with pytest.raises(ValueError):
+        mx.sym.load_json('{"nodes": [{"name": "x"}], "heads": [[0, 0, 0]]}')
+
+
+def test_load_json_unknown_op_names_it():
+    doc = {"nodes": [{"op": "null", "name": "x", "inputs": []},
+                     {"op": "NoSuchOp", "name": "y", "inputs": [[0, 0, 0]]}],
+           "arg_nodes": [0], "heads": [[1, 0, 0]]}
+    with pytest.raises(KeyError, match="NoSuchOp"):
+        mx.sym.load_json(json.dumps(doc))
