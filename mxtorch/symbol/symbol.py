@@ -622,6 +622,15 @@ def _create(opname, args, kwargs, hint=None, name=None, attr=None):
     op = get_op(opname)
     sym_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, Symbol)}
     other = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol)}
+    if not op.variadic:  # as MXNet's signatures: input symbols, then parameters in order
+        first = next((i for i, a in enumerate(args) if not isinstance(a, Symbol)), len(args))
+        args, extra = args[:first], args[first:]
+        for key, value in zip(op.params, extra):
+            if key in other:
+                raise MXNetTypeError(f"{opname}: got multiple values for parameter '{key}'")
+            other[key] = value
+        if len(extra) > len(op.params):
+            raise MXNetTypeError(f"{opname}: too many positional arguments")
     if op.variadic:
         if len(args) == 1 and isinstance(args[0], (list, tuple)):
             args = list(args[0])

@@ -1,0 +1,269 @@
+"""``mx.test_utils``: the helpers MXNet's own tests use (default context, tolerance-based
+comparisons with MXNet's defaults and messages, random shapes and arrays)."""
+import numbers
+
+import numpy as np
+import numpy.testing as npt
+import torch
+
+from .base import MXNetNotImplementedError, MXNetTypeError
+from .context import Context, current_context
+from .ndarray.ndarray import NDArray, array
+
+__all__ = ["default_context", "set_default_context", "default_dtype", "default_rtols",
+           "default_atols", "get_tolerance", "get_tols", "get_rtol", "get_atol", "same",
+           "almost_equal", "assert_almost_equal", "assert_allclose",
+           "assert_almost_equal_ignore_nan", "same_array", "assert_exception", "random_arrays",
+           "random_uniform_arrays", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd",
+           "rand_ndarray"]
+
+
+def default_context():
+    """The context tests run on: ``current_context()`` (set it with
+    :func:`set_default_context` to rerun a test body on a GPU)."""
+    return current_context()
+
+
+def set_default_context(ctx):
+    """Make ``ctx`` the default (and current) context of this thread."""
+    Context._local.value = Context(ctx)
+
+
+def default_dtype():
+    """The default data type of test arrays (float32)."""
+    return np.float32
+
+
+_INT_KINDS = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+              np.int64, np.uint64)
+
+
+def default_rtols():
+    """Default relative tolerance per dtype (MXNet's table)."""
+    tols = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-5}
+    tols.update({np.dtype(t): 0 for t in _INT_KINDS})
+    return tols
+
+
+def default_atols():
+    """Default absolute tolerance per dtype (MXNet's table)."""
+    tols = {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 1e-3,
+            np.dtype(np.float64): 1e-20}
+    tols.update({np.dtype(t): 0 for t in _INT_KINDS})
+    return tols
+
+
+def _dtype_of(x):
+    if isinstance(x, NDArray):
+        return np.dtype(np.float32) if x._data.dtype == torch.bfloat16 else np.dtype(x.dtype)
+    if isinstance(x, torch.Tensor):
+        return np.dtype(np.float32) if x.dtype == torch.bfloat16 else np.dtype(
+            x.detach().cpu()[:0].numpy().dtype)
+    return np.asarray(x).dtype
+
+
+def get_tolerance(dat, tol, default_tol):
+    """``tol`` if it is a number, else the entry for ``dat``'s dtype in ``tol`` (a dict)
+    or in ``default_tol``."""
+    if isinstance(tol, numbers.Number):
+        return tol
+    dtype = _dtype_of(dat)
+    tol = {} if tol is None else tol
+    if dtype in tol:
+        return tol[dtype]
+    return default_tol.get(dtype, default_tol[np.dtype(np.float64)])
+
+
+def get_tols(x, y, rtol, atol):
+    """The (rtol, atol) to compare ``x`` and ``y``: the larger default of the two dtypes
+    unless given."""
+    return (max(get_tolerance(x, rtol, default_rtols()), get_tolerance(y, rtol, default_rtols())),
+            max(get_tolerance(x, atol, default_atols()), get_tolerance(y, atol, default_atols())))
+
+
+def get_atol(atol=None, dtype=np.dtype(np.float64)):
+    """``atol``, or the default absolute tolerance of ``dtype``."""
+    return default_atols()[np.dtype(dtype)] if atol is None else atol
+
+
+def get_rtol(rtol=None, dtype=np.dtype(np.float64)):
+    """``rtol``, or the default relative tolerance of ``dtype``."""
+    return default_rtols()[np.dtype(dtype)] if rtol is None else rtol
+
+
+def _np(x):
+    if isinstance(x, NDArray):
+        return x.asnumpy()
+    if isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+    return np.asarray(x)
+
+
+def same(a, b):
+    """True when ``a`` and ``b`` (NDArray, numpy, tensor or scalar) have equal shape and
+    values."""
+    return np.array_equal(_np(a), _np(b))
+
+
+def _check_shapes(a, b):
+    if a.shape != b.shape:
+        raise AssertionError(npt.build_err_msg(
+            [a, b], err_msg=f"a.shape = {a.shape} and b.shape = {b.shape} are not equal"))
+
+
+def almost_equal(a, b, rtol=None, atol=None, equal_nan=False, use_broadcast=True):
+    """True when ``|a - b| <= atol + rtol * |b|`` everywhere (``np.allclose``; defaults are
+    float64's: rtol 1e-5, atol 1e-20)."""
+    a, b = _np(a), _np(b)
+    if not use_broadcast:
+        _check_shapes(a, b)
+    return np.allclose(a, b, rtol=get_rtol(rtol), atol=get_atol(atol), equal_nan=equal_nan)
+
+
+def _violations(a, b, rtol, atol, equal_nan):
+    with np.errstate(invalid="ignore", over="ignore"):
+        a64, b64 = np.broadcast_arrays(a.astype(np.float64), b.astype(np.float64))
+        absdiff = np.where(np.equal(a64, b64), 0, np.abs(a64 - b64))
+        if equal_nan:
+            absdiff = np.where(np.isnan(a64) & np.isnan(b64), 0, absdiff)
+        absdiff = np.where(np.isnan(absdiff), np.inf, absdiff)
+        return absdiff / (atol + rtol * np.abs(b64) + 1e-20)
+
+
+def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=False,
+                        use_broadcast=True, mismatches=(10, 10)):
+    """Raise AssertionError unless ``a`` and ``b`` are close (``|a-b| <= atol + rtol*|b|``).
+
+    Parameters
+    ----------
+    a, b : NDArray, numpy.ndarray, torch.Tensor or number
+    rtol, atol : float or dict of dtype to float, optional
+        Default: the larger of MXNet's per-dtype defaults for the two inputs (float32:
+        rtol 1e-4, atol 1e-3; float16: 1e-2, 1e-1; float64: 1e-5, 1e-20; integers 0).
+    names : tuple of str, default ('a', 'b')
+        Names used in the message.
+    equal_nan : bool, default False
+        Whether NaNs in the same place compare equal.
+    use_broadcast : bool, default True
+        When False, the shapes must be equal.
+    mismatches : tuple, default (10, 10)
+        Kept for MXNet compatibility (the message reports the exact mismatch share).
+
+    Raises
+    ------
+    AssertionError
+        With the worst error, the tolerances, the share of mismatching elements and the
+        location and values of the worst one (MXNet's message).
+    """
+    rtol, atol = get_tols(a, b, rtol, atol)
+    a, b = _np(a), _np(b)
+    if not use_broadcast:
+        _check_shapes(a, b)
+    if a.dtype == np.bool_ and b.dtype == np.bool_:
+        npt.assert_equal(a, b)
+        return
+    if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan):
+        return
+    viol = _violations(a, b, rtol, atol, equal_nan)
+    if viol.size == 0:
+        err = "Error: shapes %s and %s cannot be compared" % (a.shape, b.shape)
+    else:
+        idx = np.unravel_index(np.argmax(viol), viol.shape)
+        rel = viol[idx]
+        share = 100.0 * np.count_nonzero(viol > 1) / viol.size
+        ab, bb = np.broadcast_arrays(a, b)
+        err = ("Error %f exceeds tolerance rtol=%e, atol=%e (mismatch %f%%).\n"
+               "Location of maximum error: %s, %s=%.8f, %s=%.8f"
+               % (rel, rtol, atol, share, str(tuple(int(i) for i in idx)), names[0],
+                  float(ab[idx]), names[1], float(bb[idx])))
+    with np.printoptions(threshold=4, suppress=True):
+        msg = npt.build_err_msg([a, b], err_msg=err)
+    raise AssertionError(msg)
+
+
+def assert_allclose(a, b, rtol=1e-07, atol=0, equal_nan=True):
+    """:func:`assert_almost_equal` with numpy's assert_allclose defaults."""
+    assert_almost_equal(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def assert_almost_equal_ignore_nan(a, b, rtol=None, atol=None, names=("a", "b")):
+    """:func:`assert_almost_equal` after zeroing every place where either input is NaN."""
+    a, b = np.copy(_np(a)), np.copy(_np(b))
+    mask = np.logical_or(np.isnan(a), np.isnan(b))
+    a[mask] = 0
+    b[mask] = 0
+    assert_almost_equal(a, b, rtol, atol, names)
+
+
+def same_array(array1, array2):
+    """True when two NDArrays view the same memory with the same layout (writing to one
+    changes the other identically). Compares storage pointer, offset, shape, strides and
+    dtype; nothing is written."""
+    if not (isinstance(array1, NDArray) and isinstance(array2, NDArray)):
+        raise MXNetTypeError(f"same_array: expects two NDArrays, got {type(array1).__name__} "
+                             f"and {type(array2).__name__}")
+    t1, t2 = array1._data, array2._data
+    return (t1.device == t2.device and t1.dtype == t2.dtype and t1.shape == t2.shape
+            and t1.stride() == t2.stride() and t1.storage_offset() == t2.storage_offset()
+            and t1.untyped_storage().data_ptr() == t2.untyped_storage().data_ptr())
+
+
+def assert_exception(f, exception_type, *args, **kwargs):
+    """Call ``f(*args, **kwargs)`` and raise AssertionError unless it raises
+    ``exception_type``."""
+    try:
+        f(*args, **kwargs)
+    except exception_type:
+        return
+    raise AssertionError(f"{getattr(f, '__name__', f)!s} did not raise "
+                         f"{getattr(exception_type, '__name__', exception_type)}")
+
+
+def random_arrays(*shapes):
+    """float32 standard-normal numpy arrays, one per shape (a single array for one shape)."""
+    arrays = [np.array(np.random.randn(), dtype=default_dtype()) if len(s) == 0
+              else np.random.randn(*s).astype(default_dtype()) for s in shapes]
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def random_uniform_arrays(*shapes, low=0.0, high=1.0, dtype=None):
+    """Uniform numpy arrays on ``[low, high)``, one per shape."""
+    dtype = default_dtype() if dtype is None else dtype
+    return [np.random.uniform(low, high, size=s).astype(dtype) for s in shapes]
+
+
+def rand_shape_2d(dim0=10, dim1=10, allow_zero_size=False):
+    """A random 2-d shape with dims in ``[1, dim]`` (``[0, dim]`` with allow_zero_size)."""
+    low = 0 if allow_zero_size else 1
+    return np.random.randint(low, dim0 + 1), np.random.randint(low, dim1 + 1)
+
+
+def rand_shape_3d(dim0=10, dim1=10, dim2=10, allow_zero_size=False):
+    """A random 3-d shape (see :func:`rand_shape_2d`)."""
+    low = 0 if allow_zero_size else 1
+    return (np.random.randint(low, dim0 + 1), np.random.randint(low, dim1 + 1),
+            np.random.randint(low, dim2 + 1))
+
+
+def rand_shape_nd(num_dim, dim=10, allow_zero_size=False):
+    """A random shape of ``num_dim`` dims, each in ``[1, dim]``."""
+    low = 0 if allow_zero_size else 1
+    return tuple(np.random.randint(low, dim + 1, size=num_dim))
+
+
+def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
+                 shuffle_csr_indices=False, distribution=None, ctx=None):
+    """A dense NDArray of standard-normal values (numpy's global RNG) on ``ctx``
+    (default :func:`default_context`).
+
+    Raises
+    ------
+    MXNetNotImplementedError
+        For ``stype`` 'row_sparse' or 'csr' (sparse storage arrives with issue 4).
+    """
+    if stype != "default":
+        raise MXNetNotImplementedError(f"rand_ndarray: stype={stype!r} needs sparse storage, "
+                                       "which arrives with issue 4; use stype='default'")
+    ctx = ctx if ctx else default_context()
+    return array(random_arrays(tuple(shape)), dtype=dtype, ctx=ctx)
