@@ -625,6 +625,9 @@ def _create(opname, args, kwargs, hint=None, name=None, attr=None):
     if not op.variadic:  # as MXNet's signatures: input symbols, then parameters in order
         first = next((i for i, a in enumerate(args) if not isinstance(a, Symbol)), len(args))
         args, extra = args[:first], args[first:]
+        if extra and not args and not sym_kwargs and op._inputs:
+            first_input = "data" if callable(op._inputs) else op._inputs[0]
+            _entry(extra[0], opname, first_input)  # a non-symbol where the input belongs
         for key, value in zip(op.params, extra):
             if key in other:
                 raise MXNetTypeError(f"{opname}: got multiple values for parameter '{key}'")
