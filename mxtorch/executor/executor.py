@@ -310,14 +310,23 @@ class Executor:
             grads = torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)
         else:
             grads = [None] * len(leaves)
-        bufs = [self.grad_arrays[i]._data for i in self._grad_pos]
-        with torch.no_grad():
-            if self._write_pos:
-                wb = [bufs[j] for j in self._write_pos]
-                wg = [grads[j] if grads[j] is not None else torch.zeros_like(bufs[j])
-                      for j in self._write_pos]
-                torch._foreach_copy_(wb, wg)
-            if self._add_pos:
+        arrays = self.grad_arrays
+        pos = self._grad_pos
+        seen = set()
+        for j in self._write_pos:
+            # 'write' takes autograd's fresh gradient tensor (no copy); a gradient that is
+            # a broadcast view, or that another argument also received, is made its own
+            g = grads[j]
+            h = arrays[pos[j]]
+            if g is None:
+                g = torch.zeros_like(h._data)
+            elif id(g) in seen or not g.is_contiguous():
+                g = g.clone(memory_format=torch.contiguous_format)
+            seen.add(id(g))
+            h._data = g
+        if self._add_pos:
+            bufs = [arrays[i]._data for i in pos]
+            with torch.no_grad():
                 pairs = [(bufs[j], grads[j]) for j in self._add_pos if grads[j] is not None]
                 if pairs:
                     torch._foreach_add_([p[0] for p in pairs], [p[1] for p in pairs])

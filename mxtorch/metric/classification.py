@@ -60,9 +60,15 @@ class Accuracy(EvalMetric):
         for label, pred in zip(labels, preds):
             label, pred = _tensor(label), _tensor(pred)
             if pred.shape != label.shape:
-                pred = torch.argmax(pred, dim=self.axis)
-            pred = pred.to(torch.int32).reshape(-1)
-            label = _on(label, pred.device).to(torch.int32).reshape(-1)
+                # class indices (int64) against labels truncated to integers, as MXNet's
+                # int32 casts do, in as few kernels as possible
+                pred = torch.argmax(pred, dim=self.axis).reshape(-1)
+                label = _on(label, pred.device).reshape(-1)
+                if label.dtype != torch.int64:
+                    label = label.to(torch.int64)
+            else:
+                pred = pred.to(torch.int32).reshape(-1)
+                label = _on(label, pred.device).to(torch.int32).reshape(-1)
             check_label_shapes(label, pred)
             self._add((pred == label).sum(), pred.numel())
 

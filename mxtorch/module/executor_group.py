@@ -6,8 +6,6 @@ gradients, and the per-device metric update. Gradient aggregation and the optimi
 belong to Module (and the kvstore).
 """
 import logging
-from collections import OrderedDict
-
 import torch
 
 from ..base import MXNetValueError, ShapeError, StateError, torch_dtype
@@ -348,8 +346,8 @@ class DataParallelExecutorGroup:
                         sl = self.slices[i]
                         t = t.narrow(axis, sl.start, sl.stop - sl.start)
                     labels_slice.append(NDArray(t))
-            labels_ = OrderedDict(zip(self.label_names, labels_slice))
-            preds = OrderedDict(zip(self.output_names, e.outputs))
+            labels_ = dict(zip(self.label_names, labels_slice))
+            preds = dict(zip(self.output_names, e.outputs))
             eval_metric.update_dict(labels_, preds)
 
     def install_monitor(self, mon):

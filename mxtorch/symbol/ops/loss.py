@@ -27,6 +27,17 @@ class _SoftmaxOutput(torch.autograd.Function):
     def backward(ctx, grad_out):
         prob, label = ctx.saved_tensors
         p = ctx.p
+        if prob.dim() == 2 and label.dim() == 1 and label.shape[0] == prob.shape[0] and \
+                not (p.multi_output or p.use_ignore or p.smooth_alpha) and \
+                p.normalization != "valid":
+            # the common case, in two kernels: p - onehot(label), scaled
+            grad = prob.clone()
+            lab = label.long().clamp_(0, prob.shape[1] - 1).unsqueeze(1)
+            grad.scatter_add_(1, lab, grad.new_full(lab.shape, -1.0))
+            scale = p.grad_scale / prob.shape[0] if p.normalization == "batch" else p.grad_scale
+            if scale != 1.0:
+                grad.mul_(scale)
+            return grad, None, None
         if p.multi_output:
             axis, classes = 1, prob.shape[1]
         elif p.preserve_shape:
