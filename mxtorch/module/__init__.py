@@ -1,6 +1,7 @@
-"""``mx.mod``: BaseModule, Module and the executor group."""
+"""``mx.mod``: BaseModule, Module, BucketingModule and the executor group."""
 from .base_module import BaseModule
 from .module import Module
+from .bucketing_module import BucketingModule
 from .executor_group import DataParallelExecutorGroup
 
-__all__ = ["BaseModule", "Module", "DataParallelExecutorGroup"]
+__all__ = ["BaseModule", "Module", "BucketingModule", "DataParallelExecutorGroup"]

@@ -184,7 +184,7 @@ class Module(BaseModule):
     def get_params(self):
         """``(arg_params, aux_params)``: the same CPU dicts each call, synced from the
         devices when the parameters changed since the last call."""
-        self._require("get_params", params=True)
+        self._require("get_params", binded=False, params=True)
         if self._params_dirty:
             self._sync_params_from_devices()
         return self._arg_params, self._aux_params

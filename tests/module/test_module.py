@@ -344,7 +344,7 @@ def test_state_machine_errors_name_the_fix():
     batch = mx.io.DataBatch(data=[mx.nd.ones((2, 8))], label=[mx.nd.ones((2,))])
     with pytest.raises(MXNetError, match="bind"):
         mod.forward(batch)
-    with pytest.raises(MXNetError, match="bind"):
+    with pytest.raises(MXNetError, match="init_params"):
         mod.get_params()
     mod.bind(data_shapes=[("data", (2, 8))], label_shapes=[("softmax_label", (2,))])
     with pytest.raises(MXNetError, match="init_params"):
