@@ -21,14 +21,24 @@ class CompiledGraph:
     ``list_arguments()`` / ``list_auxiliary_states()`` order.
     """
 
-    def __init__(self, train, infer, source, grad_args):
+    def __init__(self, train, infer, source, grad_args, devices=None):
         self.train = train
         self.infer = infer
         self.source = source
         self.grad_args = grad_args
+        self.devices = devices
 
 
-def compile_graph(symbol, grad_args=(), monitor=False):
+def node_devices(symbol, default_device, group2device):
+    """``{id(node): torch.device}`` from the nodes' ``__ctx_group__`` attributes (model
+    parallelism); nodes without a group (or with an unmapped one) use the default."""
+    if not group2device:
+        return None
+    return {id(n): group2device.get(n.attrs.get("__ctx_group__"), default_device)
+            for n in symbol._topo()}
+
+
+def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
     """Generate the forward functions of ``symbol``.
 
     Parameters
@@ -39,6 +49,9 @@ def compile_graph(symbol, grad_args=(), monitor=False):
     monitor : bool
         When True, the functions take a third argument ``mon(name, tensor)`` called on
         every op output (used by ``mx.mon.Monitor``).
+    devices : dict of id(node) to torch.device, optional
+        Placement of each node (model parallelism): an input produced on another device
+        is moved with ``.to`` (autograd carries gradients back).
     """
     nodes = symbol._topo()
     aux_ids = symbol._aux_ids()
@@ -63,7 +76,14 @@ def compile_graph(symbol, grad_args=(), monitor=False):
             continue
         env[f"F{i}"] = n.op.forward
         env[f"P{i}"] = n.params
-        args = ", ".join(names[(id(s), k)] for s, k in n.inputs)
+        refs = []
+        for s, k in n.inputs:
+            ref = names[(id(s), k)]
+            if devices is not None and devices[id(s)] != devices[id(n)]:
+                env[f"D{i}"] = devices[id(n)]
+                ref = f"{ref}.to(D{i})"
+            refs.append(ref)
+        args = ", ".join(refs)
         nout = n.num_outputs()
         outs = [f"n{i}_{k}" for k in range(nout)]
         target = outs[0] if nout == 1 else ", ".join(outs)
@@ -84,4 +104,4 @@ def compile_graph(symbol, grad_args=(), monitor=False):
     filename = f"<mxtorch-graph-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), env)  # noqa: S102 - code generated from our graph
-    return CompiledGraph(env["train"], env["infer"], source, grad_args)
+    return CompiledGraph(env["train"], env["infer"], source, grad_args, devices)

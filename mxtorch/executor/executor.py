@@ -13,7 +13,7 @@ from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, ShapeError, 
                     torch_dtype)
 from ..context import Context, current_context
 from ..ndarray.ndarray import NDArray, _as_tensor
-from .codegen import compile_graph
+from .codegen import compile_graph, node_devices
 
 __all__ = ["Executor"]
 
@@ -73,7 +73,7 @@ class Executor:
     """
 
     def __init__(self, symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None,
-                 _graph=None):
+                 group2ctx=None, _graph=None):
         self._symbol = symbol
         self._ctx = ctx if isinstance(ctx, Context) else current_context()
         self._arg_names = symbol.list_arguments()
@@ -98,8 +98,11 @@ class Executor:
                                                                            [()] * len(aux))]
         self.aux_arrays = aux
         grad_pos = [i for i, n in enumerate(self._arg_names) if self._grad_req[n] != "null"]
-        if _graph is None or _graph.grad_args != tuple(grad_pos):
-            _graph = compile_graph(symbol, grad_pos)
+        self._group2ctx = dict(group2ctx or {})
+        devices = node_devices(symbol, self._ctx.torch_device,
+                               {g: c.torch_device for g, c in self._group2ctx.items()})
+        if _graph is None or _graph.grad_args != tuple(grad_pos) or _graph.devices != devices:
+            _graph = compile_graph(symbol, grad_pos, devices=devices)
         self._graph = _graph
         self._grad_pos = grad_pos
         self._write_pos = [j for j, i in enumerate(grad_pos)
@@ -116,12 +119,15 @@ class Executor:
     # ------------------------------------------------------------------ construction
     @classmethod
     def simple_bind(cls, symbol, ctx, grad_req="write", type_dict=None, shapes=None,
-                    shared_exec=None, shared_arg_names=None, shared_buffer=None):
+                    shared_exec=None, shared_arg_names=None, shared_buffer=None,
+                    group2ctx=None):
         """Allocate every array from input shapes (and dtypes) and bind.
 
         Arrays of ``shared_arg_names`` (and their gradients) are taken from
         ``shared_exec`` when it has them with the same shape; other inputs reuse arrays of
         ``shared_buffer`` (a dict, filled with what is allocated) when big enough.
+        ``group2ctx`` maps ``ctx_group`` attributes to contexts (model parallelism): each
+        variable is allocated on its group's context.
         """
         shapes = dict(shapes or {})
         nodes = symbol._topo()
@@ -138,14 +144,17 @@ class Executor:
             raise ShapeError(f"simple_bind: cannot infer the shapes of {partial} from the given "
                              f"input shapes {shapes}; give the shapes of the data inputs "
                              "(or a shape= on those variables)")
-        dev = ctx.torch_device
         reqs = dict(zip(arg_names, _reqs(grad_req, arg_names)))
         shared = set(shared_arg_names or [])
         args, grads, aux = [], {}, []
+        group2ctx = dict(group2ctx or {})
+        var_ctx = {n.name: group2ctx.get(n.attrs.get("__ctx_group__"), ctx)
+                   for n in nodes if n.op is None}
 
-        def alloc(shape, dtype):
-            return NDArray(torch.zeros(shape, dtype=torch_dtype(dtype or np.float32), device=dev),
-                           ctx)
+        def alloc(shape, dtype, name):
+            c = var_ctx[name]
+            return NDArray(torch.zeros(shape, dtype=torch_dtype(dtype or np.float32),
+                                       device=c.torch_device), c)
 
         for n, s, t in zip(arg_names, arg_shapes, arg_types):
             if shared_exec is not None and n in shared and n in shared_exec.arg_dict and \
@@ -160,19 +169,19 @@ class Executor:
                 buf = shared_buffer[n]
                 args.append(NDArray(buf._data.reshape(-1)[:int(np.prod(s))].view(s), ctx))
             else:
-                a = alloc(s, t)
+                a = alloc(s, t, n)
                 args.append(a)
                 if shared_buffer is not None and n not in shared:
                     shared_buffer[n] = a
             if reqs[n] != "null":
-                grads[n] = alloc(s, t)
+                grads[n] = alloc(s, t, n)
         for n, s, t in zip(aux_names, aux_shapes, aux_types):
             if shared_exec is not None and n in shared_exec.aux_dict and \
                     shared_exec.aux_dict[n].shape == tuple(s):
                 aux.append(shared_exec.aux_dict[n])
             else:
-                aux.append(alloc(s, t))
-        return cls(symbol, ctx, args, grads, reqs, aux)
+                aux.append(alloc(s, t, n))
+        return cls(symbol, ctx, args, grads, reqs, aux, group2ctx=group2ctx)
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
         """A new executor for new input shapes, sharing this one's parameter arrays.
@@ -190,7 +199,6 @@ class Executor:
              zip(self._arg_names, self.arg_arrays) if n in kwargs})
         arg_shapes, _, aux_shapes = self._symbol._collect(nodes, inferred, lambda s: s)
         args, grads, aux = [], {}, []
-        dev = self._ctx.torch_device
         for n, a, s in zip(self._arg_names, self.arg_arrays, arg_shapes):
             g = self.grad_dict.get(n)
             if s is None or tuple(s) == a.shape:
@@ -201,12 +209,15 @@ class Executor:
             if n not in kwargs and not partial_shaping:
                 raise ShapeError(f"reshape: the shape of {n!r} would change from {a.shape} to "
                                  f"{tuple(s)}; pass partial_shaping=True to allow it")
-            args.append(NDArray(torch.zeros(s, dtype=a._data.dtype, device=dev), self._ctx))
+            args.append(NDArray(torch.zeros(s, dtype=a._data.dtype, device=a._data.device),
+                                a.context))
             if g is not None:
-                grads[n] = NDArray(torch.zeros(s, dtype=g._data.dtype, device=dev), self._ctx)
+                grads[n] = NDArray(torch.zeros(s, dtype=g._data.dtype, device=g._data.device),
+                                   g.context)
         for a, s in zip(self.aux_arrays, aux_shapes):
             aux.append(a)
-        ex = Executor(self._symbol, self._ctx, args, grads, self._grad_req, aux, _graph=self._graph)
+        ex = Executor(self._symbol, self._ctx, args, grads, self._grad_req, aux,
+                      group2ctx=self._group2ctx, _graph=self._graph)
         if self._monitor is not None:
             ex.set_monitor_callback(*self._monitor)
         return ex

@@ -66,10 +66,7 @@ class DataParallelExecutorGroup:
         self.symbol = symbol
         self.contexts = list(contexts)
         self.workload = list(workload)
-        if group2ctxs is not None and any(g for g in (group2ctxs if isinstance(group2ctxs, list)
-                                                      else [group2ctxs])):
-            from ..base import MXNetNotImplementedError
-            raise MXNetNotImplementedError("group2ctxs (model parallelism) arrives with issue 3")
+        self.group2ctxs = _normalize_group2ctxs(group2ctxs, len(self.contexts))
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
         self.logger = logger
@@ -174,7 +171,8 @@ class DataParallelExecutorGroup:
         return Executor.simple_bind(
             self.symbol, self.contexts[i], grad_req=self.grad_req, type_dict=input_types,
             shapes={d.name: d.shape for d in shapes}, shared_exec=shared_exec,
-            shared_arg_names=self.param_names, shared_buffer=self.shared_data_arrays[i])
+            shared_arg_names=self.param_names, shared_buffer=self.shared_data_arrays[i],
+            group2ctx=self.group2ctxs[i])
 
     def _collect_arrays(self):
         execs = self.execs
@@ -353,6 +351,35 @@ class DataParallelExecutorGroup:
     def install_monitor(self, mon):
         for e in self.execs:
             mon.install(e)
+
+
+def _normalize_group2ctxs(group2ctxs, num_device):
+    """One ``{group: Context}`` (or None) per device, from MXNet's accepted forms: None,
+    a dict (group -> Context, 1-element list, or a list with one context per device), or
+    a list of such dicts (one per device)."""
+    if group2ctxs is None:
+        return [None] * num_device
+    if isinstance(group2ctxs, list):
+        if len(group2ctxs) != num_device:
+            raise MXNetValueError(f"group2ctxs has {len(group2ctxs)} entries for {num_device} "
+                                  "contexts; give one dict per context")
+        return [_normalize_group2ctxs(g, 1)[0] if isinstance(g, dict) else g
+                for g in group2ctxs]
+    if not isinstance(group2ctxs, dict):
+        raise MXNetValueError("group2ctxs must be a dict or a list of dicts, got "
+                              f"{type(group2ctxs).__name__}")
+    out = [{} for _ in range(num_device)]
+    for group, ctxs in group2ctxs.items():
+        if not isinstance(ctxs, (list, tuple)):
+            ctxs = [ctxs]
+        if len(ctxs) == 1:
+            ctxs = list(ctxs) * num_device
+        if len(ctxs) != num_device:
+            raise MXNetValueError(f"group2ctxs[{group!r}] lists {len(ctxs)} contexts for "
+                                  f"{num_device} devices; give 1 or {num_device}")
+        for i, c in enumerate(ctxs):
+            out[i][group] = c
+    return out
 
 
 def _average_into(block, dst):

@@ -456,13 +456,15 @@ class Symbol:
         """Bind with arrays allocated from the given input shapes (see Executor)."""
         from ..executor import Executor
         return Executor.simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
-                                    shared_exec=shared_exec, shapes=kwargs)
+                                    shared_exec=shared_exec, shapes=kwargs,
+                                    shared_arg_names=shared_arg_names,
+                                    shared_buffer=shared_buffer, group2ctx=group2ctx)
 
     def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None,
              group2ctx=None, shared_exec=None):
         """Bind to given argument (and gradient / aux) arrays (see Executor)."""
         from ..executor import Executor
-        return Executor(self, ctx, args, args_grad, grad_req, aux_states)
+        return Executor(self, ctx, args, args_grad, grad_req, aux_states, group2ctx=group2ctx)
 
     def eval(self, ctx=None, **kwargs):
         """Evaluate with the given input arrays; returns the list of outputs."""
