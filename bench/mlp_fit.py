@@ -63,7 +63,7 @@ def main(argv=None):
             print(f"{LABELS[key]:<26}{'failed':>12}{'':>14}  {res['error']}")
             continue
         sps = res["samples_per_sec"]
-        ratio = f"{ours / sps:.2f}" if ours else "n/a"
+        ratio = "" if key == "mxtorch" else (f"{ours / sps:.2f}" if ours else "n/a")
         print(f"{LABELS[key]:<26}{sps:>12.0f}{ratio:>14}  {res['version']}")
     if "mxnet" not in results:
         print("MXNet: not installed (python3 -m venv .mxnet-ref && "

@@ -9,8 +9,7 @@ import warnings
 
 import torch
 
-from ..base import (MXNetValueError, MXNetTypeError, MXNetRuntimeError,
-                    MXNetNotImplementedError, StateError)
+from ..base import MXNetValueError, MXNetTypeError, MXNetRuntimeError, StateError
 from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
@@ -19,6 +18,7 @@ from .. import ndarray as nd
 from .. import optimizer as opt
 from ..model import load_checkpoint, save_checkpoint_files
 from ..util.atomic import atomic_write
+from .. import kvstore as _kv
 from .base_module import BaseModule, _check_input_names
 from .executor_group import DataParallelExecutorGroup
 
@@ -374,10 +374,11 @@ class Module(BaseModule):
         kvstore, update_on_kvstore = self._create_kvstore(kvstore)
         batch_size = self._exec_group.batch_size
         n = len(self._context)
-        idx2name = {}
-        for i, name in enumerate(self._param_names):
-            for k in range(n):
-                idx2name[i * n + k] = name
+        if update_on_kvstore:
+            idx2name = dict(enumerate(self._param_names))
+        else:
+            idx2name = {i * n + k: name for i, name in enumerate(self._param_names)
+                        for k in range(n)}
         optimizer_params = dict(optimizer_params)
         if isinstance(optimizer, str):
             if "rescale_grad" not in optimizer_params:
@@ -395,10 +396,14 @@ class Module(BaseModule):
         else:
             raise MXNetTypeError(f"optimizer must be a name or an Optimizer, got "
                                  f"{type(optimizer).__name__}")
+        if kvstore is not None:
+            if self._compression_params:
+                kvstore.set_gradient_compression(self._compression_params)
+            self._init_kvstore(kvstore, optimizer, update_on_kvstore)
         self._optimizer = optimizer
         self._kvstore = kvstore
         self._update_on_kvstore = update_on_kvstore
-        self._updater = opt.get_updater(optimizer)
+        self._updater = None if update_on_kvstore else opt.get_updater(optimizer)
         self._update_plan = None
         self.optimizer_initialized = True
         if self._preload_opt_states is not None:
@@ -406,21 +411,52 @@ class Module(BaseModule):
             self._preload_opt_states = None
 
     def _create_kvstore(self, kvstore):
-        """MXNet's choice: one device and a plain string -> no kvstore; several devices
-        are summed locally (the kvstore family arrives with issues 3 and 7)."""
+        """``(kvstore or None, update_on_kvstore)`` as MXNet chooses them.
+
+        ``update_on_kvstore`` starts from ``MXNET_UPDATE_ON_KVSTORE`` (default 1). A plain
+        string on one device means no kvstore; otherwise ``kv.create(name)``, and 'local'
+        stops updating on the kvstore when the largest parameter has more than 16M
+        elements. Without a kvstore there is no update on it.
+
+        Raises
+        ------
+        MXNetTypeError
+            For a kvstore that is neither None, a str nor a KVStore.
+        MXNetNotImplementedError
+            For the distributed names ('dist_sync', ...: issue 7).
+        """
+        update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
         if kvstore is None:
+            kv = None
+        elif isinstance(kvstore, _kv.KVStore):
+            kv = kvstore
+        elif isinstance(kvstore, str):
+            if len(self._context) == 1 and "dist" not in kvstore:
+                kv = None
+            else:
+                kv = _kv.create(kvstore)
+                if kvstore == "local":
+                    max_size = max((arr.size for arr in self._arg_params.values()), default=0)
+                    if max_size > 1024 * 1024 * 16:
+                        update_on_kvstore = False
+        else:
+            raise MXNetTypeError(f"kvstore must be a KVStore, a str or None, got "
+                                 f"{type(kvstore).__name__}")
+        if kv is None:
             return None, False
-        if isinstance(kvstore, str):
-            if "dist" in kvstore:
-                raise MXNetNotImplementedError(
-                    f"kvstore={kvstore!r}: distributed training arrives with issue 7; use "
-                    "kvstore='local'")
-            if kvstore not in ("local", "device", "nccl"):
-                raise MXNetValueError(f"unknown kvstore type {kvstore!r}; use 'local' or "
-                                      "'device'")
-            return None, False
-        raise MXNetNotImplementedError("KVStore objects arrive with issue 3; pass "
-                                       "kvstore='local'")
+        return kv, update_on_kvstore and kv.is_capable(_kv.KVStore.OPTIMIZER)
+
+    def _init_kvstore(self, kv, optimizer, update_on_kvstore):
+        """Give every parameter to the kvstore (one call): broadcast to the devices when
+        the kvstore updates them, else only init (it then just sums gradients)."""
+        names = self._param_names
+        values = [self._arg_params[name] for name in names]
+        if update_on_kvstore:
+            kv.set_optimizer(optimizer)
+            if names:
+                kv.broadcast(names, values, out=self._exec_group.param_arrays)
+        elif names:
+            kv.init(names, values)
 
     def borrow_optimizer(self, shared_module):
         """Use the optimizer, updater and kvstore of ``shared_module`` (bucketing)."""
@@ -435,14 +471,21 @@ class Module(BaseModule):
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname):
-        """Write the updater's states to ``fname`` (atomically)."""
+        """Write the optimizer states to ``fname`` (atomically): the kvstore's when it
+        updates the parameters (keyed by parameter name), else the module updater's."""
         self._require("save_optimizer_states", optimizer=True)
-        atomic_write(fname, self._updater.get_states())
+        if self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname)
+        else:
+            atomic_write(fname, self._updater.get_states())
 
     def load_optimizer_states(self, fname):
-        """Load updater states from ``fname`` (ours, or an MXNet pickle through a restricted
-        unpickler)."""
+        """Load optimizer states from ``fname`` (ours, or an MXNet pickle through a
+        restricted unpickler) into the kvstore's updater or the module's."""
         self._require("load_optimizer_states", optimizer=True)
+        if self._update_on_kvstore:
+            self._kvstore.load_optimizer_states(fname)
+            return
         with open(fname, "rb") as f:
             self._updater.set_states(f.read())
 
@@ -496,34 +539,49 @@ class Module(BaseModule):
         self._exec_group.backward(out_grads=out_grads)
 
     def update(self):
-        """Apply the optimizer to every parameter with a gradient, in one call per device."""
+        """Apply the optimizer to every parameter with a gradient.
+
+        With ``update_on_kvstore`` the kvstore sums the device gradients, updates its
+        copy of each weight and copies it to the devices (one pushpull of all keys).
+        Otherwise the kvstore (if any) sums the gradients in place and each device runs
+        the updater once on all its parameters, with keys ``index * num_device + k``.
+        """
         self._require("update", params=True, optimizer=True)
         self._params_dirty = True
         plan = self._update_plan
         if plan is None:
             plan = self._update_plan = self._make_update_plan()
-        if len(plan) > 1:  # several devices: sum gradients across devices first
-            _sum_across_devices([p[1] for p in plan])
-        for indices, grads, weights in plan:
-            if indices:
-                self._updater(indices, grads, weights)
+        names, grads, weights, per_device = plan
+        if not names:
+            return
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(names, grads, out=weights)
+            return
+        if self._kvstore is not None:
+            self._kvstore.pushpull(names, grads)
+        for indices, dev_grads, dev_weights in per_device:
+            self._updater(indices, dev_grads, dev_weights)
 
     def _make_update_plan(self):
-        """Per device: (indices, grads, weights) of the parameters that have gradients."""
+        """``(names, grads, weights, per_device)`` of the parameters with gradients:
+        per-parameter device lists for the kvstore, and per device the updater's
+        (indices, grads, weights)."""
         group = self._exec_group
         n = len(self._context)
-        plan = []
-        for k in range(n):
-            indices, grads, weights = [], [], []
-            for i, name in enumerate(self._param_names):
-                grad = group.grad_arrays[i][k] if group.grad_arrays else None
-                if grad is None:
-                    continue
-                indices.append(i * n + k)
-                grads.append(grad)
-                weights.append(group.param_arrays[i][k])
-            plan.append((indices, grads, weights))
-        return plan
+        names, grads, weights = [], [], []
+        per_device = [([], [], []) for _ in range(n)]
+        for i, name in enumerate(self._param_names):
+            grad_list = group.grad_arrays[i] if group.grad_arrays else None
+            if grad_list is None or grad_list[0] is None:
+                continue
+            names.append(name)
+            grads.append(list(grad_list))
+            weights.append(list(group.param_arrays[i]))
+            for k in range(n):
+                per_device[k][0].append(i * n + k)
+                per_device[k][1].append(grad_list[k])
+                per_device[k][2].append(group.param_arrays[i][k])
+        return names, grads, weights, per_device
 
     def get_outputs(self, merge_multi_context=True):
         """Outputs of the last forward (merged across devices by default)."""
@@ -575,14 +633,3 @@ def _copy(src, dst, name):
     with torch.no_grad():
         dst._data.copy_(t)
 
-
-def _sum_across_devices(grad_lists):
-    """Sum each parameter's gradient over the devices, in place on every device."""
-    with torch.no_grad():
-        for per_param in zip(*grad_lists):
-            dev = per_param[0]._data.device
-            total = per_param[0]._data.clone()
-            for g in per_param[1:]:
-                total.add_(g._data.to(dev))
-            for g in per_param:
-                g._data.copy_(total)

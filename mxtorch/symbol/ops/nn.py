@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ..registry import OpDef, Param, register
-from ._util import prod, known
+from ._util import prod, known, same_shape_rule
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -57,6 +57,16 @@ def _conv_shape(p, ins, outs):
         ins[1] = (p.num_filter, data[1] // p.num_group) + tuple(p.kernel)
         if not p.no_bias:
             ins[2] = (p.num_filter,)
+        if known(data):
+            nd = len(p.kernel)
+            stride, pad = _spatial(p, "stride", nd, 1), _spatial(p, "pad", nd, 0)
+            dilate = _spatial(p, "dilate", nd, 1)
+            spatial = tuple((n + 2 * q - d * (k - 1) - 1) // s + 1 for n, k, s, q, d in
+                            zip(data[2:], p.kernel, stride, pad, dilate))
+            if min(spatial) < 1:
+                raise ValueError(f"kernel {tuple(p.kernel)} (dilate {dilate}, pad {pad}) is "
+                                 f"larger than the input {tuple(data[2:])}")
+            return ins, [(data[0], p.num_filter) + spatial]
     return ins, None
 
 
@@ -162,8 +172,33 @@ def _pool(p, data):
     raise ValueError(f"unknown pool_type {p.pool_type}")
 
 
+def _pool_shape(p, ins, outs):
+    data = ins[0]
+    if not known(data) or p.pool_type == "lp":
+        return ins, None
+    nd = len(data) - 2
+    if p.global_pool:
+        spatial = (1,) * nd
+    else:
+        kernel = tuple(p.kernel)
+        stride, pad = _spatial(p, "stride", nd, 1), _spatial(p, "pad", nd, 0)
+        if p.pooling_convention == "full":
+            spatial = tuple(_full_size(n, k, s, q) for n, k, s, q in
+                            zip(data[2:], kernel, stride, pad))
+        elif p.pooling_convention == "valid":
+            spatial = tuple((n + 2 * q - k) // s + 1 for n, k, s, q in
+                            zip(data[2:], kernel, stride, pad))
+        else:
+            return ins, None
+        if min(spatial) < 1:
+            raise ValueError(f"pooling kernel {kernel} is larger than the input "
+                             f"{tuple(data[2:])} (pad {pad})")
+    out = tuple(data[:2]) + spatial
+    return ins, [out] * len(_pool_outputs(p))
+
+
 register(OpDef(
-    "Pooling", _pool_forward,
+    "Pooling", _pool_forward, infer_shape=_pool_shape,
     params={"kernel": Param("shape", ()), "pool_type": Param("str", "max", {"max", "avg", "sum", "lp"}),
             "global_pool": Param("bool", False), "stride": Param("shape", ()),
             "pad": Param("shape", ()),
@@ -182,7 +217,7 @@ def _act_forward(p, is_train, data):
     return _ACTS[p.act_type](data)
 
 
-register(OpDef("Activation", _act_forward,
+register(OpDef("Activation", _act_forward, infer_shape=same_shape_rule,
                params={"act_type": Param("str", choices=set(_ACTS))}))
 
 

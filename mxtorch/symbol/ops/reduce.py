@@ -24,14 +24,32 @@ def _make_reduce(fn):
     return forward
 
 
+def _reduce_shape(p, ins, outs):
+    data = ins[0]
+    if data is None or not all(d > 0 for d in data):
+        return ins, outs
+    axes = _axes(p, len(data))
+    if not axes:
+        return ins, [tuple(data)]
+    if p.keepdims:
+        out = tuple(1 if i in axes else d for i, d in enumerate(data))
+    else:
+        out = tuple(d for i, d in enumerate(data) if i not in axes) or (1,)
+    return ins, [out]
+
+
 _PARAMS = {"axis": Param("shape_or_none", None), "keepdims": Param("bool", False),
            "exclude": Param("bool", False)}
-register(OpDef("sum", _make_reduce(torch.sum), params=_PARAMS), aliases=["sum_axis"])
-register(OpDef("mean", _make_reduce(torch.mean), params=_PARAMS))
-register(OpDef("max", _make_reduce(torch.amax), params=_PARAMS), aliases=["max_axis"])
-register(OpDef("min", _make_reduce(torch.amin), params=_PARAMS), aliases=["min_axis"])
+register(OpDef("sum", _make_reduce(torch.sum), params=_PARAMS,
+               infer_shape=_reduce_shape), aliases=["sum_axis"])
+register(OpDef("mean", _make_reduce(torch.mean), params=_PARAMS,
+               infer_shape=_reduce_shape))
+register(OpDef("max", _make_reduce(torch.amax), params=_PARAMS,
+               infer_shape=_reduce_shape), aliases=["max_axis"])
+register(OpDef("min", _make_reduce(torch.amin), params=_PARAMS,
+               infer_shape=_reduce_shape), aliases=["min_axis"])
 register(OpDef("prod", _make_reduce(
-    lambda x, dim, keepdim: _prod(x, dim, keepdim)), params=_PARAMS))
+    lambda x, dim, keepdim: _prod(x, dim, keepdim)), params=_PARAMS, infer_shape=_reduce_shape))
 
 
 def _prod(x, dims, keepdim):
