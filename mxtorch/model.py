@@ -6,19 +6,46 @@ from .base import MXNetValueError
 from . import ndarray as nd
 from . import symbol as sym
 from .context import cpu
+from .callback import BatchEndParam  # noqa: F401  (MXNet exposes it as mx.model.BatchEndParam)
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_params", "save_checkpoint_files",
-           "BatchEndParam"]
+           "save_params_file", "load_params_file", "BatchEndParam"]
+
+
+def save_params_file(fname, arg_params, aux_params):
+    """Write parameters as ``arg:<name>``/``aux:<name>`` in MXNet's .params format."""
+    save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
+    save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
+    nd.save(fname, save_dict)
+
+
+def load_params_file(fname, strict=False):
+    """``(arg_params, aux_params)`` from a .params file. Keys without an ``arg:``/``aux:``
+    prefix are ignored (as ``mx.model`` does), or raise when ``strict`` (as
+    ``Module.load_params`` does)."""
+    save_dict = nd.load(fname)
+    if not isinstance(save_dict, dict):
+        raise MXNetValueError(f"Invalid param file {fname}: it holds an unnamed list of "
+                              "arrays, not arg:/aux: names")
+    arg_params, aux_params = {}, {}
+    for k, v in save_dict.items():
+        tp, _, name = k.partition(":")
+        if tp == "arg":
+            arg_params[name] = v
+        elif tp == "aux":
+            aux_params[name] = v
+        elif strict:
+            raise MXNetValueError(f"Invalid param file {fname}: key {k!r} has no arg:/aux: "
+                                  "prefix")
+    return arg_params, aux_params
 
 
 def save_checkpoint_files(prefix, epoch, symbol, arg_params, aux_params):
     """Write the symbol (if given) and the parameters; each file atomically."""
     if symbol is not None:
         symbol.save(f"{prefix}-symbol.json")
-    save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
-    save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
     param_name = "%s-%04d.params" % (prefix, epoch)
-    nd.save(param_name, save_dict)
+    save_params_file(param_name, arg_params, aux_params)
     logging.info('Saved checkpoint to "%s"', param_name)
 
 
@@ -38,18 +65,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
 def load_params(prefix, epoch):
     """``(arg_params, aux_params)`` from ``prefix-%04d.params``; keys without an
     ``arg:``/``aux:`` prefix are ignored (as MXNet does)."""
-    save_dict = nd.load("%s-%04d.params" % (prefix, epoch))
-    if not isinstance(save_dict, dict):
-        raise MXNetValueError(f"{prefix}-{epoch:04d}.params holds an unnamed list of arrays, "
-                              "not a checkpoint with arg:/aux: names")
-    arg_params, aux_params = {}, {}
-    for k, v in save_dict.items():
-        tp, _, name = k.partition(":")
-        if tp == "arg":
-            arg_params[name] = v
-        elif tp == "aux":
-            aux_params[name] = v
-    return arg_params, aux_params
+    return load_params_file("%s-%04d.params" % (prefix, epoch))
 
 
 def load_checkpoint(prefix, epoch):
@@ -58,9 +74,3 @@ def load_checkpoint(prefix, epoch):
     arg_params, aux_params = load_params(prefix, epoch)
     return symbol, arg_params, aux_params
 
-
-def __getattr__(name):
-    if name == "BatchEndParam":
-        from .callback import BatchEndParam
-        return BatchEndParam
-    raise AttributeError(name)

@@ -16,10 +16,10 @@ from ..base import MXNetValueError, MXNetTypeError, StateError
 from .. import metric as _metric
 from .. import ndarray as nd
 from ..ndarray.ndarray import NDArray
-from ..context import cpu
 from ..initializer import Uniform
 from ..io import DataBatch, DataIter, NDArrayIter
 from ..callback import BatchEndParam
+from ..model import save_params_file, load_params_file
 
 __all__ = ["BaseModule"]
 
@@ -382,26 +382,12 @@ class BaseModule:
     def save_params(self, fname):
         """Save parameters to ``fname`` as ``arg:<name>``/``aux:<name>`` (MXNet .params)."""
         arg_params, aux_params = self.get_params()
-        save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
-        save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
-        nd.save(fname, save_dict)
+        save_params_file(fname, arg_params, aux_params)
 
     def load_params(self, fname):
-        """Load parameters written by ``save_params`` (keys ``arg:``/``aux:``)."""
-        save_dict = nd.load(fname)
-        if not isinstance(save_dict, dict):
-            raise MXNetValueError(f"Invalid param file {fname}: it holds an unnamed list; "
-                                  "expected arg:/aux: keys")
-        arg_params, aux_params = {}, {}
-        for k, value in save_dict.items():
-            arg_type, _, name = k.partition(":")
-            if arg_type == "arg":
-                arg_params[name] = value
-            elif arg_type == "aux":
-                aux_params[name] = value
-            else:
-                raise MXNetValueError(f"Invalid param file {fname}: key {k!r} has no arg:/aux: "
-                                      "prefix")
+        """Load parameters written by ``save_params`` (keys ``arg:``/``aux:``; any other
+        key raises MXNetValueError)."""
+        arg_params, aux_params = load_params_file(fname, strict=True)
         self.set_params(arg_params, aux_params)
 
     def get_states(self, merge_multi_context=True):

@@ -9,7 +9,7 @@ import logging
 import warnings
 
 from ..base import MXNetValueError, StateError
-from ..context import Context, cpu
+from ..context import cpu
 from ..initializer import Uniform
 from .. import name as _name
 from .. import ndarray as nd

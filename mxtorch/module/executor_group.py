@@ -8,7 +8,7 @@ belong to Module (and the kvstore).
 import logging
 import torch
 
-from ..base import MXNetValueError, ShapeError, StateError, torch_dtype
+from ..base import MXNetValueError, ShapeError, StateError
 from ..ndarray.ndarray import NDArray, _as_tensor
 from ..io import DataDesc
 from ..executor import Executor

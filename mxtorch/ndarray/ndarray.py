@@ -8,7 +8,7 @@ every holder of the handle (executors, optimizer states) sees them.
 import numpy as np
 import torch
 
-from ..base import MXNetValueError, MXNetTypeError, np_dtype, torch_dtype, numeric_types
+from ..base import MXNetValueError, MXNetTypeError, np_dtype, torch_dtype
 from ..context import Context, current_context
 
 __all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "concat",
