@@ -27,6 +27,10 @@ from . import lr_scheduler
 from . import optimizer
 from . import optimizer as opt
 from . import callback
+from . import kvstore
+from . import kvstore as kv
+from . import monitor
+from . import monitor as mon
 from . import model
 from . import module
 from . import module as mod

@@ -47,8 +47,11 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
     grad_args : sequence of int
         Positions (in list_arguments order) of the arguments that need gradients.
     monitor : bool
-        When True, the functions take a third argument ``mon(name, tensor)`` called on
-        every op output (used by ``mx.mon.Monitor``).
+        When True, the functions take ``mon(name, tensor)``, called on every op output,
+        and ``mb((node_position, name), tensor) -> tensor``, which the training function
+        applies to every non-aux op input, named as its gradient
+        (``<node>_backward_output<k>``; no index for a single input), so the executor can
+        report the input gradients of each node (used by ``mx.mon.Monitor``).
     devices : dict of id(node) to torch.device, optional
         Placement of each node (model parallelism): an input produced on another device
         is moved with ``.to`` (autograd carries gradients back).
@@ -83,12 +86,22 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
                 env[f"D{i}"] = devices[id(n)]
                 ref = f"{ref}.to(D{i})"
             refs.append(ref)
-        args = ", ".join(refs)
+        args = train_args = ", ".join(refs)
+        if monitor:
+            aux_pos = set(n.aux_positions())
+            nin = len(refs) - len(aux_pos)
+            wrapped = []
+            for j, ref in enumerate(refs):
+                if j not in aux_pos:
+                    env[f"B{i}_{j}"] = (i, f"{n.name}_backward_output{j if nin > 1 else ''}")
+                    ref = f"mb(B{i}_{j}, {ref})"
+                wrapped.append(ref)
+            train_args = ", ".join(wrapped)
         nout = n.num_outputs()
         outs = [f"n{i}_{k}" for k in range(nout)]
         target = outs[0] if nout == 1 else ", ".join(outs)
         for mode in (True, False):
-            lines[mode].append(f"    {target} = F{i}(P{i}, {mode}, {args})")
+            lines[mode].append(f"    {target} = F{i}(P{i}, {mode}, {train_args if mode else args})")
             if monitor:
                 for k in range(nout):
                     env[f"N{i}_{k}"] = n.output_name(k)
@@ -97,7 +110,7 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
             names[(id(n), k)] = o
     heads = ", ".join(names[(id(n), k)] for n, k in symbol._outputs)
     leaves = ", ".join(f"a{j}" for j in grad_args)
-    sig = "A, X, mon" if monitor else "A, X"
+    sig = "A, X, mon, mb" if monitor else "A, X"
     src = [f"def train({sig}):"] + lines[True] + [f"    return ({heads},), ({leaves}{',' if leaves else ''})",
                                                    f"def infer({sig}):"] + lines[False] + [f"    return ({heads},)"]
     source = "\n".join(src) + "\n"

@@ -114,6 +114,7 @@ class Executor:
         self._pending = None
         self._monitor = None
         self._monitor_graph = None
+        self._backward_taps = []
         self.outputs = []
 
     # ------------------------------------------------------------------ construction
@@ -264,7 +265,8 @@ class Executor:
         A = [a._data for a in self.arg_arrays]
         X = [x._data for x in self.aux_arrays]
         graph = self._graph if self._monitor is None else self._monitor_graph
-        extra = () if self._monitor is None else (self._monitor_call,)
+        extra = () if self._monitor is None else (self._monitor_call, self._monitor_input)
+        self._backward_taps = []
         if is_train and self._grad_pos:
             with torch.enable_grad():
                 outs, leaves = graph.train(A, X, *extra)
@@ -321,6 +323,8 @@ class Executor:
             grads = torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)
         else:
             grads = [None] * len(leaves)
+        if self._monitor is not None:
+            self._report_backward()
         arrays = self.grad_arrays
         pos = self._grad_pos
         seen = set()
@@ -359,12 +363,36 @@ class Executor:
                                       "pass allow_extra=True to ignore it")
 
     def set_monitor_callback(self, callback, monitor_all=False):
-        """Call ``callback(name, NDArray)`` on every op output of each forward."""
+        """Call ``callback(name, NDArray)`` on every op output of each forward and on
+        every op input gradient of each backward (``<node>_backward_output<k>``)."""
         self._monitor = (callback, monitor_all)
         self._monitor_graph = compile_graph(self._symbol, self._grad_pos, monitor=True)
 
     def _monitor_call(self, name, tensor):
         self._monitor[0](name, NDArray(tensor.detach(), self._ctx))
+
+    def _monitor_input(self, key, tensor):
+        """Tap one op input of a monitored training forward (``key``: node position and
+        gradient name): the op gets an alias whose gradient (this op's share only) is
+        kept for :meth:`_report_backward`."""
+        tap = [key, tensor, None]
+        self._backward_taps.append(tap)
+        if not tensor.requires_grad:
+            return tensor
+        alias = tensor.view_as(tensor)
+        alias.register_hook(lambda g: tap.__setitem__(2, g))
+        return alias
+
+    def _report_backward(self):
+        """Report the input gradients of each op, in backward (reverse node) order, as
+        MXNet's ``<node>_backward_output<k>``; inputs without a gradient (labels, data
+        without inputs_need_grad) report zeros (MXNet reports unwritten memory)."""
+        taps, self._backward_taps = self._backward_taps, []
+        callback = self._monitor[0]
+        taps.sort(key=lambda tap: -tap[0][0])  # stable: input order kept within a node
+        for (_, name), tensor, grad in taps:
+            g = grad if grad is not None else torch.zeros_like(tensor)
+            callback(name, NDArray(g.detach(), self._ctx))
 
 
 def _copy_into(dst, value, name):

@@ -19,6 +19,7 @@ from ..ndarray.ndarray import NDArray
 from ..initializer import Uniform
 from ..io import DataBatch, DataIter, NDArrayIter
 from ..callback import BatchEndParam
+from .fit_params import FitParams
 from ..model import save_params_file, load_params_file
 
 __all__ = ["BaseModule"]
@@ -228,7 +229,7 @@ class BaseModule:
             eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
             aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
             begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
-            sparse_row_id_fn=None):
+            sparse_row_id_fn=None, fit_params=None):
         """Train the module parameters.
 
         Parameters
@@ -258,12 +259,24 @@ class BaseModule:
             Defaults to ``eval_metric``.
         monitor : Monitor, optional
         sparse_row_id_fn : callable, optional
+        fit_params : FitParams, optional
+            The arguments above as one object (MXNet Scala's FitParams): the fields set
+            on it replace the keyword arguments.
 
         Raises
         ------
         MXNetValueError
             When ``num_epoch`` is None.
+        MXNetTypeError
+            When ``fit_params`` is not a FitParams.
         """
+        if fit_params is not None:
+            if not isinstance(fit_params, FitParams):
+                raise MXNetTypeError(f"fit: fit_params must be a FitParams, got "
+                                     f"{type(fit_params).__name__}")
+            kwargs = {k: v for k, v in locals().items()
+                      if k not in ("self", "train_data", "fit_params")}
+            return self.fit(train_data, **fit_params.merged(kwargs))
         if num_epoch is None:
             raise MXNetValueError("fit: please specify number of epochs (num_epoch=...)")
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,

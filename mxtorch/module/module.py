@@ -1,10 +1,10 @@
 """Module: a Symbol bound to one or more contexts, with its parameters and optimizer.
 
 Owns the parameter dicts on the host (``_arg_params``/``_aux_params``), the executor
-group, and the optimizer/updater. The high-level loop is BaseModule's.
+group, the optimizer/updater and the kvstore that sums gradients across devices (and,
+with update_on_kvstore, applies the optimizer). The high-level loop is BaseModule's.
 """
 import logging
-import os
 import warnings
 
 import torch
@@ -411,40 +411,9 @@ class Module(BaseModule):
             self._preload_opt_states = None
 
     def _create_kvstore(self, kvstore):
-        """``(kvstore or None, update_on_kvstore)`` as MXNet chooses them.
-
-        ``update_on_kvstore`` starts from ``MXNET_UPDATE_ON_KVSTORE`` (default 1). A plain
-        string on one device means no kvstore; otherwise ``kv.create(name)``, and 'local'
-        stops updating on the kvstore when the largest parameter has more than 16M
-        elements. Without a kvstore there is no update on it.
-
-        Raises
-        ------
-        MXNetTypeError
-            For a kvstore that is neither None, a str nor a KVStore.
-        MXNetNotImplementedError
-            For the distributed names ('dist_sync', ...: issue 7).
-        """
-        update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
-        if kvstore is None:
-            kv = None
-        elif isinstance(kvstore, _kv.KVStore):
-            kv = kvstore
-        elif isinstance(kvstore, str):
-            if len(self._context) == 1 and "dist" not in kvstore:
-                kv = None
-            else:
-                kv = _kv.create(kvstore)
-                if kvstore == "local":
-                    max_size = max((arr.size for arr in self._arg_params.values()), default=0)
-                    if max_size > 1024 * 1024 * 16:
-                        update_on_kvstore = False
-        else:
-            raise MXNetTypeError(f"kvstore must be a KVStore, a str or None, got "
-                                 f"{type(kvstore).__name__}")
-        if kv is None:
-            return None, False
-        return kv, update_on_kvstore and kv.is_capable(_kv.KVStore.OPTIMIZER)
+        """``(kvstore or None, update_on_kvstore)`` by MXNet's rules (see
+        :func:`mxtorch.kvstore.select`)."""
+        return _kv.select(kvstore, len(self._context), self._arg_params)
 
     def _init_kvstore(self, kv, optimizer, update_on_kvstore):
         """Give every parameter to the kvstore (one call): broadcast to the devices when
