@@ -38,7 +38,13 @@ def node_devices(symbol, default_device, group2device):
             for n in symbol._topo()}
 
 
-def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
+def needs_shapes(symbol):
+    """Whether some op of ``symbol`` takes its parameters from the inferred shapes at bind
+    (``OpDef.bind_params``, e.g. ``zeros(shape=(0, H))`` whose 0 dims the graph decides)."""
+    return any(n.op.bind_params is not None for n in symbol._topo() if n.op is not None)
+
+
+def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None, device=None):
     """Generate the forward functions of ``symbol``.
 
     Parameters
@@ -55,6 +61,11 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
     devices : dict of id(node) to torch.device, optional
         Placement of each node (model parallelism): an input produced on another device
         is moved with ``.to`` (autograd carries gradients back).
+    shapes : dict of (node position, output index) to shape, optional
+        Inferred shapes (``Symbol._infer_shapes``), given to ops with ``bind_params``.
+    device : torch.device, optional
+        The default device, given to ops with ``bind_params`` (they have no input to
+        take it from).
     """
     nodes = symbol._topo()
     aux_ids = symbol._aux_ids()
@@ -79,6 +90,11 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None):
             continue
         env[f"F{i}"] = n.op.forward
         env[f"P{i}"] = n.params
+        bind_params = n.op.bind_params
+        if bind_params is not None:
+            dev = devices[id(n)] if devices is not None else device
+            env[f"P{i}"] = bind_params(n.params, [(shapes or {}).get((i, k))
+                                                  for k in range(n.num_outputs())], dev)
         refs = []
         for s, k in n.inputs:
             ref = names[(id(s), k)]

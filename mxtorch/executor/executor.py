@@ -13,7 +13,7 @@ from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, ShapeError, 
                     torch_dtype)
 from ..context import Context, current_context
 from ..ndarray.ndarray import NDArray, _as_tensor
-from .codegen import compile_graph, node_devices
+from .codegen import compile_graph, node_devices, needs_shapes
 
 __all__ = ["Executor"]
 
@@ -101,8 +101,16 @@ class Executor:
         self._group2ctx = dict(group2ctx or {})
         devices = node_devices(symbol, self._ctx.torch_device,
                                {g: c.torch_device for g, c in self._group2ctx.items()})
+        self._bind_shapes = None
+        if needs_shapes(symbol):  # constants whose shapes follow the bound arrays
+            self._bind_shapes = symbol._infer_shapes(
+                symbol._topo(), {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays)},
+                {n: np_dtype(a._data.dtype) for n, a in zip(self._arg_names,
+                                                            self.arg_arrays)})[0]
+            _graph = None
         if _graph is None or _graph.grad_args != tuple(grad_pos) or _graph.devices != devices:
-            _graph = compile_graph(symbol, grad_pos, devices=devices)
+            _graph = compile_graph(symbol, grad_pos, devices=devices, shapes=self._bind_shapes,
+                                   device=self._ctx.torch_device)
         self._graph = _graph
         self._grad_pos = grad_pos
         self._write_pos = [j for j, i in enumerate(grad_pos)
@@ -366,7 +374,10 @@ class Executor:
         """Call ``callback(name, NDArray)`` on every op output of each forward and on
         every op input gradient of each backward (``<node>_backward_output<k>``)."""
         self._monitor = (callback, monitor_all)
-        self._monitor_graph = compile_graph(self._symbol, self._grad_pos, monitor=True)
+        self._monitor_graph = compile_graph(self._symbol, self._grad_pos, monitor=True,
+                                            devices=self._graph.devices,
+                                            shapes=self._bind_shapes,
+                                            device=self._ctx.torch_device)
 
     def _monitor_call(self, name, tensor):
         self._monitor[0](name, NDArray(tensor.detach(), self._ctx))

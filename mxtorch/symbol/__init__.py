@@ -3,8 +3,10 @@ registered operator (``mx.sym.FullyConnected``, ``mx.sym.flatten``, ...)."""
 from . import ops as _ops  # noqa: F401  (registers the operators)
 from .registry import list_ops, get_op
 from .symbol import Symbol, Variable, var, Group, load, load_json, make_op_function
+from .ops.array import zeros, ones, full
 
-__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "list_ops"]
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "list_ops", "zeros",
+           "ones", "full"]
 
 
 def _install():

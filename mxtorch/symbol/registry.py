@@ -151,11 +151,16 @@ class OpDef:
         Attributes set on implicitly created input variables (e.g. ``__init__``).
     hint : str, optional
         The prefix of automatic names (default: the lower-cased op name).
+    bind_params : callable(p, out_shapes, device) -> p, optional
+        For ops without inputs whose parameters follow the bound shapes (``zeros(shape=(0,
+        H))``: the graph decides the 0 dims): called once at bind with the inferred output
+        shapes and the device, it returns the parameters the forward gets.
     """
 
     def __init__(self, name, forward, params=None, inputs=("data",), aux=(), outputs=("output",),
                  num_visible=None, infer_shape=None, infer_type=None, is_loss=False,
-                 variadic=None, input_attrs=None, hint=None, label_inputs=()):
+                 variadic=None, input_attrs=None, hint=None, label_inputs=(),
+                 bind_params=None):
         self.name = name
         self.forward = forward
         self.params = dict(params or {})
@@ -170,6 +175,7 @@ class OpDef:
         self.input_attrs = input_attrs or {}
         self.hint = hint or name.lower()
         self.label_inputs = tuple(label_inputs)
+        self.bind_params = bind_params
 
     def __repr__(self):
         return f"OpDef({self.name})"
@@ -193,7 +199,9 @@ class OpDef:
         params, hidden = {}, {}
         for key, value in kwargs.items():
             if key in self.params:
-                if value is not None:  # as MXNet, None means "not given"
+                # as MXNet, None means "not given", except for a required parameter that
+                # takes None (slice_axis end=None is written as 'None')
+                if value is not None or self.params[key].default is REQUIRED:
                     params[key] = _format(value)
             elif key in HIDDEN_KEYS:
                 hidden[f"__{key}__"] = _format(value)

@@ -1,2 +1,2 @@
 """Operator families; importing this package registers every op."""
-from . import nn, elemwise, reduce, shape, loss  # noqa: F401
+from . import nn, elemwise, reduce, shape, loss, array, rnn  # noqa: F401

@@ -11,8 +11,30 @@ def known(shape):
 
 
 def same_shape_rule(p, ins, outs):
-    """All inputs and the output share one shape (elementwise ops)."""
-    shape = next((s for s in list(ins) + list(outs) if known(s)), None)
-    if shape is None:
+    """All inputs and the output share one shape (elementwise ops).
+
+    Partial shapes (0 = unknown dim) of the same rank are merged dim by dim, so an RNN
+    begin state ``zeros(shape=(0, H))`` gets its batch dim from the other operand.
+    """
+    shapes = [s for s in list(ins) + list(outs) if s is not None and len(s) > 0]
+    if not shapes:
         return ins, outs
-    return [shape] * len(ins), [shape] * len(outs)
+    full = next((s for s in shapes if known(s)), None)
+    if full is not None and all(len(s) == len(full) for s in shapes):
+        for s in shapes:
+            if any(a and a != b for a, b in zip(s, full)):
+                raise ValueError(f"elementwise operands have different shapes {s} and {full}")
+        return [full] * len(ins), [full] * len(outs)
+    if full is not None:
+        return [full] * len(ins), [full] * len(outs)
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        return ins, outs
+    merged = []
+    for dims in zip(*shapes):
+        nz = {d for d in dims if d}
+        if len(nz) > 1:
+            raise ValueError(f"elementwise operands have different shapes {shapes}")
+        merged.append(nz.pop() if nz else 0)
+    merged = tuple(merged)
+    return [merged] * len(ins), [merged] * len(outs)

@@ -17,7 +17,12 @@ def _fc_forward(p, is_train, data, weight, bias=None):
 
 
 def _fc_shape(p, ins, outs):
-    data = ins[0]
+    data, out = ins[0], outs[0]
+    if data is not None and len(data) and not known(data) and known(out):
+        # as MXNet, the data's batch dims follow the output (e.g. RNN begin states
+        # zeros(shape=(0, H)) get their batch from the graph)
+        data = (out[0],) + tuple(data[1:]) if p.flatten else tuple(out[:-1]) + (data[-1],)
+        ins[0] = data
     if known(data):
         in_dim = prod(data[1:]) if p.flatten else data[-1]
         ins[1] = (p.num_hidden, in_dim)
