@@ -76,7 +76,15 @@ class BucketingModule(BaseModule):
 
     def _call_sym_gen(self, key):
         with _name.NameManager():
-            return self._sym_gen(key)
+            try:
+                result = self._sym_gen(key)
+            except Exception as e:  # name the bucket: sym_gen is user code
+                raise MXNetValueError(f"sym_gen({key!r}) failed for bucket key {key!r}: "
+                                      f"{type(e).__name__}: {e}") from e
+        if not (isinstance(result, (tuple, list)) and len(result) == 3):
+            raise MXNetValueError(f"sym_gen({key!r}) must return (symbol, data_names, "
+                                  f"label_names), got {type(result).__name__}")
+        return result
 
     def _reset_bind(self):
         self.binded = False
@@ -214,6 +222,10 @@ class BucketingModule(BaseModule):
         module = self._buckets.get(bucket_key)
         if module is None or not module.binded:
             if module is None:
+                if data_shapes is None:
+                    raise MXNetValueError(f"bucket {bucket_key!r} is new and no data shapes "
+                                          "were given to bind it; pass the batch's "
+                                          "provide_data")
                 symbol, data_names, label_names = self._call_sym_gen(bucket_key)
                 module = self._new_module(symbol, data_names, label_names)
             default = self._buckets[self._default_bucket_key]

@@ -28,7 +28,10 @@ def split_input_slice(batch_size, work_load_list):
         begin = int(min(end, batch_size))
         end = int(min(begin + n, batch_size))
         if begin >= end:
-            raise MXNetValueError("Too many slices. Some splits are empty.")
+            raise MXNetValueError(f"Too many slices. Some splits are empty: a batch of "
+                                  f"{batch_size} cannot be split over {len(work_load_list)} "
+                                  f"contexts with work_load_list {list(work_load_list)}; use "
+                                  "a larger batch or fewer contexts")
         slices.append(slice(begin, end))
     return slices
 

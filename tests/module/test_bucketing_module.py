@@ -112,3 +112,24 @@ def test_bucketing_errors():
     mod.init_params()
     with pytest.raises(ValueError, match="fc_weight"):
         mod.switch_bucket(5, [("data", (2, 4))], [("softmax_label", (2,))])
+
+
+def test_sym_gen_failure_names_the_bucket():
+    def sym_gen(key):
+        if key not in (10, 20):
+            raise KeyError(key)
+        return _gen_mean_model()(key)
+
+    mod = mx.mod.BucketingModule(sym_gen, default_bucket_key=20)
+    mod.bind([("data", (2, 20))], [("softmax_label", (2,))])
+    mod.init_params()
+    with pytest.raises(ValueError, match="bucket key 7"):
+        mod.switch_bucket(7, [("data", (2, 7))], [("softmax_label", (2,))])
+    assert mod._curr_bucket_key == 20 and 7 not in mod._buckets
+
+
+def test_batch_smaller_than_contexts():
+    mod = mx.mod.Module(_gen_mean_model()(5)[0], context=[mx.cpu(0), mx.cpu(1), mx.cpu(2)])
+    with pytest.raises(ValueError, match="batch of 2 cannot be split over 3 contexts"):
+        mod.bind([("data", (2, 5))], [("softmax_label", (2,))])
+    assert not mod.binded
