@@ -1,8 +1,11 @@
-"""``mx.mod``: BaseModule, Module, BucketingModule and the executor group."""
+"""``mx.mod``: BaseModule, Module, BucketingModule, SequentialModule, Python modules and the executor group."""
 from .base_module import BaseModule
 from .module import Module
 from .bucketing_module import BucketingModule
 from .executor_group import DataParallelExecutorGroup
 from .fit_params import FitParams
+from .sequential_module import SequentialModule
+from .python_module import PythonModule, PythonLossModule
 
-__all__ = ["BaseModule", "Module", "BucketingModule", "DataParallelExecutorGroup", "FitParams"]
+__all__ = ["BaseModule", "Module", "BucketingModule", "DataParallelExecutorGroup", "FitParams",
+           "SequentialModule", "PythonModule", "PythonLossModule"]
