@@ -6,7 +6,6 @@ parameters after fit, the per-epoch train metric values and the predictions, and
 symbol JSON. The same script body runs on mxtorch (tests/compat/test_fit.py) so the two
 must agree.
 """
-import json
 import logging
 import os
 import sys

@@ -149,7 +149,7 @@ def gen_init():
             try:
                 _Seven()(mx.init.InitDesc(name) if kind == "desc" else name, arr)
                 out[kind] = arr.asnumpy().ravel().tolist()
-            except ValueError as e:
+            except ValueError:
                 out[kind] = "ValueError"
         rules[name] = out
     res["rules"] = rules

@@ -14,7 +14,6 @@ from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
 from ..ndarray.ndarray import NDArray
-from .. import ndarray as nd
 from .. import optimizer as opt
 from ..model import load_checkpoint, save_checkpoint_files
 from ..util.atomic import atomic_write

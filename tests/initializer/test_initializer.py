@@ -1,7 +1,6 @@
 """mx.init against MXNet 1.9.1 (fixtures from tools/gen_io_init_fixtures.py), MXNet's
 test_init facts, and distribution checks whose expected numbers come from numpy."""
 import json
-import math
 import os
 import warnings
 

@@ -54,7 +54,6 @@ def test_bad_group2ctxs():
 
 def test_symbol_bind_group2ctx_chain():
     """test_model_parallel.test_chain: (d1 + d2) * 3 + d3 split over two groups."""
-    n = 2
     with mx.AttrScope(ctx_group="dev1"):
         data1 = mx.sym.Variable("data1")
         data2 = mx.sym.Variable("data2")

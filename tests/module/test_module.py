@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mxtorch as mx
-from mxtorch.base import MXNetError, StateError
+from mxtorch.base import MXNetError
 
 
 def _mlp(num_hidden=10):

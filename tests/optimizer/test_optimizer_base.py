@@ -1,7 +1,6 @@
 """Optimizer base rules: registry, learning-rate rules, lr_mult/wd_mult (MXNet's
 test_lr_wd_mult facts), per-device counters, validation, user subclasses."""
 import copy
-import warnings
 
 import numpy as np
 import pytest

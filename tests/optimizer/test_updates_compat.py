@@ -21,7 +21,7 @@ MODES = {"fused": (True, 4), "fused_lists": (True, 0), "reference": (False, 4)}
 
 
 def _replay(case, mode):
-    name, dtype, devices = case["name"], case["dtype"], case["devices"]
+    name, devices = case["name"], case["devices"]
     order = case["order"]
     n = len(case["shapes"])
     shapes = [tuple(case["shapes"][i // devices]) for i in order]
