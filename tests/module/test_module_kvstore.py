@@ -250,3 +250,8 @@ def test_bucketing_buckets_share_the_kvstore():
     assert cur is not default
     assert cur._kvstore is default._kvstore is not None
     assert cur._update_on_kvstore is True and cur._optimizer is default._optimizer
+
+
+def test_work_load_list_longer_than_contexts_raises():
+    with pytest.raises(ValueError, match="work_load_list has 3 entries for 2 contexts"):
+        mx.mod.Module(_fc(), label_names=None, context=TWO, work_load_list=[1, 2, 3])
