@@ -1,12 +1,13 @@
 """``mx.test_utils``: the helpers MXNet's own tests use (default context, tolerance-based
-comparisons with MXNet's defaults and messages, random shapes and arrays)."""
+comparisons with MXNet's defaults and messages, random shapes and arrays, and the
+operator checks: finite-difference gradients, symbolic forward and backward)."""
 import numbers
 
 import numpy as np
 import numpy.testing as npt
 import torch
 
-from .base import MXNetNotImplementedError, MXNetTypeError
+from .base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray, array
 
@@ -15,7 +16,8 @@ __all__ = ["default_context", "set_default_context", "default_dtype", "default_r
            "almost_equal", "assert_almost_equal", "assert_allclose",
            "assert_almost_equal_ignore_nan", "same_array", "assert_exception", "random_arrays",
            "random_uniform_arrays", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd",
-           "rand_ndarray"]
+           "rand_ndarray", "check_numeric_gradient", "check_symbolic_forward",
+           "check_symbolic_backward"]
 
 
 def default_context():
@@ -267,3 +269,127 @@ def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func
                                        "which arrives with issue 4; use stype='default'")
     ctx = ctx if ctx else default_context()
     return array(random_arrays(tuple(shape)), dtype=dtype, ctx=ctx)
+
+
+# ---------------------------------------------------------------- operator checks
+def _location_dict(sym, location, what="location"):
+    names = sym.list_arguments()
+    if isinstance(location, dict):
+        unknown = sorted(set(location) - set(names))
+        if unknown:
+            raise MXNetValueError(f"{what} names {unknown} are not arguments of the symbol "
+                                  f"{names}")
+        return {k: _np(v) for k, v in location.items()}
+    location = list(location)
+    if len(location) != len(names):
+        raise MXNetValueError(f"{what} has {len(location)} arrays for the symbol's "
+                              f"{len(names)} arguments {names}; pass one per argument or a dict")
+    return {k: _np(v) for k, v in zip(names, location)}
+
+
+def _aux_dict(sym, aux_states):
+    if aux_states is None:
+        return {}
+    if isinstance(aux_states, dict):
+        return {k: _np(v) for k, v in aux_states.items()}
+    return {k: _np(v) for k, v in zip(sym.list_auxiliary_states(), aux_states)}
+
+
+def _bind_at(sym, location, aux, ctx, dtype, grad_req):
+    ctx = ctx if ctx else default_context()
+    args = {k: array(v, dtype=dtype, ctx=ctx) for k, v in location.items()}
+    grads = {k: array(np.zeros(v.shape), dtype=dtype, ctx=ctx) for k, v in location.items()}
+    aux_states = {k: array(v, dtype=dtype, ctx=ctx) for k, v in aux.items()}
+    return sym.bind(ctx, args, args_grad=grads, grad_req=grad_req, aux_states=aux_states)
+
+
+def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rtol=1e-2,
+                           atol=None, grad_nodes=None, use_forward_train=True, ctx=None,
+                           grad_stype_dict=None, dtype=np.float64):
+    """Compare the symbol's gradient with central finite differences (MXNet's check).
+
+    The outputs are projected on fixed random arrays, ``L = sum_i sum(out_i * proj_i)``;
+    ``backward(proj)`` must give ``dL/dx`` for every node in ``grad_nodes`` (all arguments
+    by default) within ``rtol``/``atol``. Runs in ``dtype`` (float64 by default, so the
+    differences are not swamped by rounding).
+    """
+    if grad_stype_dict:
+        raise MXNetNotImplementedError("check_numeric_gradient: grad_stype_dict needs sparse "
+                                       "storage (issue 4)")
+    location = _location_dict(sym, location)
+    aux = _aux_dict(sym, aux_states)
+    if grad_nodes is None:
+        grad_nodes = list(location)
+    elif isinstance(grad_nodes, dict):
+        grad_nodes = list(grad_nodes)
+    rng = np.random.RandomState(1234)
+    req = {k: ("write" if k in grad_nodes else "null") for k in location}
+    exe = _bind_at(sym, location, aux, ctx, dtype, req)
+    exe.forward(is_train=use_forward_train)
+    projs = [rng.normal(0, 1, o.shape) for o in exe.outputs]
+    exe.backward([array(p, dtype=dtype, ctx=exe.outputs[0].context) for p in projs])
+    symbolic = {k: exe.grad_dict[k].asnumpy().astype(np.float64) for k in grad_nodes}
+
+    def loss(loc):
+        e = _bind_at(sym, loc, aux, ctx, dtype, "null")
+        e.forward(is_train=use_forward_train)
+        return sum(float((o.asnumpy().astype(np.float64) * p).sum())
+                   for o, p in zip(e.outputs, projs))
+
+    for name in grad_nodes:
+        base = location[name].astype(np.float64)
+        numeric = np.zeros_like(base)
+        flat = numeric.reshape(-1)
+        for i in range(base.size):
+            loc = dict(location)
+            x = base.copy().reshape(-1)
+            x[i] += numeric_eps / 2
+            loc[name] = x.reshape(base.shape)
+            up = loss(loc)
+            x[i] -= numeric_eps
+            loc[name] = x.reshape(base.shape)
+            flat[i] = (up - loss(loc)) / numeric_eps
+        assert_almost_equal(numeric, symbolic[name], rtol, atol,
+                            names=(f"NUMERICAL_{name}", f"BACKWARD_{name}"))
+
+
+def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None,
+                           ctx=None, equal_nan=False, dtype=np.float32):
+    """Bind at ``location``, run forward (inference) and compare each output with
+    ``expected`` (a list, or a dict by output name). Returns the outputs as numpy."""
+    location = _location_dict(sym, location)
+    exe = _bind_at(sym, location, _aux_dict(sym, aux_states), ctx, dtype, "null")
+    outputs = [o.asnumpy() for o in exe.forward(is_train=False)]
+    if isinstance(expected, dict):
+        expected = [expected[k] for k in sym.list_outputs()]
+    for i, (want, got) in enumerate(zip(expected, outputs)):
+        assert_almost_equal(got, _np(want), rtol, atol, names=(f"FORWARD_{i}", f"EXPECTED_{i}"),
+                            equal_nan=equal_nan)
+    return outputs
+
+
+def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None,
+                            aux_states=None, grad_req="write", ctx=None, grad_stypes=None,
+                            equal_nan=False, dtype=np.float32):
+    """Bind at ``location``, run forward(is_train=True) and backward(out_grads), and compare
+    the input gradients with ``expected`` (a list in argument order, or a dict by name).
+    Returns the gradients as a dict of numpy arrays."""
+    if grad_stypes:
+        raise MXNetNotImplementedError("check_symbolic_backward: grad_stypes needs sparse "
+                                       "storage (issue 4)")
+    location = _location_dict(sym, location)
+    if not isinstance(expected, dict):
+        expected = dict(zip(sym.list_arguments(), expected))
+    exe = _bind_at(sym, location, _aux_dict(sym, aux_states), ctx, dtype, grad_req)
+    exe.forward(is_train=True)
+    ctx_out = exe.outputs[0].context
+    out_grads = [array(_np(g), dtype=dtype, ctx=ctx_out) for g in
+                 (out_grads if isinstance(out_grads, (list, tuple)) else [out_grads])]
+    exe.backward(out_grads)
+    grads = {k: exe.grad_dict[k].asnumpy() for k in location if exe.grad_dict.get(k) is not None}
+    for name, want in expected.items():
+        if want is None:
+            continue
+        assert_almost_equal(grads[name], _np(want), rtol, atol,
+                            names=(f"BACKWARD_{name}", f"EXPECTED_{name}"), equal_nan=equal_nan)
+    return grads

@@ -110,3 +110,56 @@ def test_random_shapes_and_arrays():
     np.testing.assert_array_equal(arr.asnumpy(), want.astype(np.float64))
     with pytest.raises(MXNetNotImplementedError, match="issue 4"):
         tu.rand_ndarray((3, 4), stype="csr", density=0.5)
+
+
+# ---------------------------------------------------------------- operator checks
+class _WrongGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g  # the true gradient is 2 * x * g
+
+
+def _wrong_grad_symbol():
+    from mxtorch.symbol.registry import OpDef, register, list_ops
+    if "_test_wrong_grad" not in list_ops():
+        register(OpDef("_test_wrong_grad", lambda p, is_train, x: _WrongGrad.apply(x)))
+    from mxtorch.symbol.symbol import _create
+    return _create("_test_wrong_grad", [mx.sym.Variable("data")], {})
+
+
+def test_check_numeric_gradient_passes_and_catches_a_wrong_gradient():
+    data = mx.sym.Variable("data")
+    net = mx.sym.FullyConnected(mx.sym.Activation(data, act_type="tanh"), num_hidden=3,
+                                name="fc")
+    rng = np.random.RandomState(0)
+    loc = {"data": rng.rand(2, 4), "fc_weight": rng.rand(3, 4), "fc_bias": rng.rand(3)}
+    mx.test_utils.check_numeric_gradient(net, loc)
+    with pytest.raises(AssertionError, match="NUMERICAL_data"):
+        mx.test_utils.check_numeric_gradient(_wrong_grad_symbol(), [rng.rand(3, 2) + 1])
+
+
+def test_check_numeric_gradient_with_aux_states_and_grad_nodes():
+    bn = mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False, name="bn")
+    rng = np.random.RandomState(1)
+    mx.test_utils.check_numeric_gradient(
+        bn, {"data": rng.rand(4, 3), "bn_gamma": rng.rand(3) + 0.5, "bn_beta": rng.rand(3)},
+        aux_states=[np.zeros(3), np.ones(3)], grad_nodes=["data", "bn_gamma"])
+
+
+def test_check_symbolic_forward_and_backward():
+    data = mx.sym.Variable("data")
+    x = np.random.RandomState(2).rand(2, 3)
+    out = mx.test_utils.check_symbolic_forward(mx.sym.exp(data), [x], [np.exp(x)])
+    assert out[0].shape == (2, 3)
+    grads = mx.test_utils.check_symbolic_backward(mx.sym.exp(data), [x], [np.ones((2, 3))],
+                                                  {"data": np.exp(x)}, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grads["data"], np.exp(x), rtol=1e-5)
+    with pytest.raises(AssertionError, match="BACKWARD_data"):
+        mx.test_utils.check_symbolic_backward(mx.sym.exp(data), [x], [np.ones((2, 3))],
+                                              [np.exp(x) * 1.1])
+    with pytest.raises(ValueError, match="1 arguments"):
+        mx.test_utils.check_symbolic_forward(mx.sym.exp(data), [x, x], [np.exp(x)])

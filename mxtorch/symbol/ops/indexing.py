@@ -1,0 +1,1 @@
+"""Indexing and sorting ops: one_hot, pick, topk, sort, argsort, argmax/argmin, take."""

@@ -1,0 +1,2 @@
+"""Normalization and activation layers: InstanceNorm, LayerNorm, GroupNorm, L2Normalization,
+LRN, LeakyReLU and the softmax family."""

@@ -1,0 +1,2 @@
+"""Spatial ops of vision models: ROIPooling, GridGenerator, BilinearSampler,
+SpatialTransformer, Correlation, UpSampling."""
