@@ -32,6 +32,7 @@ from . import kvstore as kv
 from . import monitor
 from . import monitor as mon
 from . import model
+from . import snapshot
 from . import rnn
 from . import module
 from . import module as mod

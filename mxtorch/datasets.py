@@ -34,7 +34,7 @@ def load_digits():
         reinstall with ``pip install -e .``).
     """
     res = resources.files("mxtorch").joinpath("data").joinpath("digits.npz")
-    with res.open("rb") as f, np.load(f) as z:
+    with res.open("rb") as f, np.load(f, allow_pickle=False) as z:
         pixels, labels = z["pixels"], z["labels"]
     X = pixels.astype(np.float32) / np.float32(_DIGITS_MAX)
     y = labels.astype(np.float32)

@@ -125,6 +125,7 @@ class NDArrayIter(DataIter):
             raise MXNetValueError("NDArrayIter: the data has no examples (length 0 along the "
                                   "batch axis)")
         self.idx = np.arange(self.num_data)
+        self._order = np.arange(self.num_data)   # row i of self.data is row _order[i] of the input
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
         self.cursor = -self.batch_size
@@ -259,14 +260,45 @@ class NDArrayIter(DataIter):
         return 0
 
     def _shuffle_data(self):
-        """Permute ``idx`` in place (numpy's global RNG) and gather every array by it."""
-        np.random.shuffle(self.idx)
-        self.data = self._gather(self.data)
-        self.label = self._gather(self.label)
+        """Permute ``idx`` in place (numpy's global RNG) and gather every array by it.
 
-    def _gather(self, source):
+        As MXNet, ``idx`` is shuffled again each time and applied to the already shuffled
+        arrays, so an epoch's order depends on every earlier shuffle (see get_state)."""
+        np.random.shuffle(self.idx)
+        self.data = self._gather(self.data, self.idx)
+        self.label = self._gather(self.label, self.idx)
+        self._order = self._order[self.idx]
+
+    # ------------------------------------------------------------------ resumable state
+    def get_state(self):
+        """The iterator's position and order as numpy arrays (for exact resume): the row
+        order of the arrays, the shuffle index and the cursor."""
+        return {"order": self._order.copy(), "idx": self.idx.copy(),
+                "cursor": np.array([self.cursor], dtype=np.int64)}
+
+    def set_state(self, state):
+        """Return to a state from :meth:`get_state` of an iterator over the same data.
+
+        Raises
+        ------
+        MXNetValueError
+            If the state is for another number of examples.
+        """
+        order = np.asarray(state["order"], dtype=np.int64)
+        idx = np.asarray(state["idx"], dtype=np.int64)
+        if order.shape != (self.num_data,) or idx.shape != (self.num_data,):
+            raise MXNetValueError(f"NDArrayIter.set_state: the state is for {order.size} "
+                                  f"examples, this iterator has {self.num_data}")
+        rows = np.argsort(self._order)[order]    # back to the input's order, then to `order`
+        self.data = self._gather(self.data, rows)
+        self.label = self._gather(self.label, rows)
+        self._order, self.idx = order, idx
+        self.cursor = int(np.asarray(state["cursor"]).reshape(-1)[0])
+        self._cache_data = self._cache_label = None
+
+    def _gather(self, source, rows):
         out = []
         for k, arr in source:
-            index = torch.from_numpy(self.idx).to(arr._data.device)
+            index = torch.from_numpy(rows).to(arr._data.device)
             out.append((k, NDArray(arr._data.index_select(self._axis, index), arr._ctx)))
         return out

@@ -8,11 +8,12 @@ Subclasses (Module, BucketingModule, SequentialModule, PythonModule) supply thos
 primitives. Call order in fit follows MXNet 1.9.1 exactly (see the reference, 2.1).
 """
 import logging
+import os
 import time
 
 import numpy as np
 
-from ..base import MXNetValueError, MXNetTypeError, StateError
+from ..base import MXNetNotImplementedError, MXNetValueError, MXNetTypeError, StateError
 from .. import metric as _metric
 from .. import ndarray as nd
 from ..ndarray.ndarray import NDArray
@@ -21,6 +22,7 @@ from ..io import DataBatch, DataIter, NDArrayIter
 from ..callback import BatchEndParam
 from .fit_params import FitParams
 from ..model import save_params_file, load_params_file
+from .. import snapshot
 
 __all__ = ["BaseModule"]
 
@@ -63,6 +65,8 @@ class BaseModule:
     ----------
     logger : Logger, default logging
     """
+
+    _resumable = False   # fit(resume=...) needs save/load_optimizer_states(dump_optimizer)
 
     def __init__(self, logger=logging):
         self.logger = logger
@@ -229,7 +233,7 @@ class BaseModule:
             eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
             aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
             begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
-            sparse_row_id_fn=None, fit_params=None):
+            sparse_row_id_fn=None, fit_params=None, resume=None):
         """Train the module parameters.
 
         Parameters
@@ -262,13 +266,21 @@ class BaseModule:
         fit_params : FitParams, optional
             The arguments above as one object (MXNet Scala's FitParams): the fields set
             on it replace the keyword arguments.
+        resume : str, optional
+            A file prefix for resumable snapshots (not in MXNet; see ``mx.snapshot``): fit
+            starts from the newest complete snapshot of the prefix, if any (parameters,
+            optimizer states and update counts, random generators; ``begin_epoch`` becomes
+            its epoch), and writes a snapshot after every epoch. A run stopped and resumed
+            this way ends with the parameters an uninterrupted run gives, bit for bit on CPU.
 
         Raises
         ------
         MXNetValueError
             When ``num_epoch`` is None.
         MXNetTypeError
-            When ``fit_params`` is not a FitParams.
+            When ``fit_params`` is not a FitParams, or ``resume`` not a path prefix.
+        MXNetNotImplementedError
+            When ``resume`` is given to a module kind that cannot save its optimizer states.
         """
         if fit_params is not None:
             if not isinstance(fit_params, FitParams):
@@ -279,6 +291,15 @@ class BaseModule:
             return self.fit(train_data, **fit_params.merged(kwargs))
         if num_epoch is None:
             raise MXNetValueError("fit: please specify number of epochs (num_epoch=...)")
+        if resume is not None:
+            if not isinstance(resume, (str, os.PathLike)):
+                raise MXNetTypeError(f"fit: resume must be a file prefix (str), got "
+                                     f"{type(resume).__name__}")
+            if not self._resumable:
+                raise MXNetNotImplementedError(
+                    f"fit(resume=...) is not available for {type(self).__name__} yet (issue 9); "
+                    "use mx.mod.Module, or epoch_end_callback=mx.callback.module_checkpoint")
+            resume = os.fspath(resume)
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
                   for_training=True, force_rebind=force_rebind)
         if monitor is not None:
@@ -293,6 +314,12 @@ class BaseModule:
             eval_metric = _metric.create(eval_metric)
         batch_callbacks = _as_list(batch_end_callback)
         epoch_callbacks = _as_list(epoch_end_callback)
+        if resume is not None:
+            found = snapshot.latest_snapshot(resume)
+            if found is not None:
+                begin_epoch = snapshot.load_snapshot(self, resume, found, train_data)
+                train_data.reset()
+                self.logger.info("Resumed from snapshot %s-%04d", resume, found)
 
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()
@@ -349,6 +376,8 @@ class BaseModule:
                                  batch_end_callback=eval_batch_end_callback, epoch=epoch)
                 for name, val in res:
                     self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
+            if resume is not None:
+                snapshot.save_snapshot(self, resume, epoch + 1, train_data)
             train_data.reset()
 
     # ------------------------------------------------------------------ symbol / shapes

@@ -73,6 +73,8 @@ class Module(BaseModule):
         When a data, state or fixed parameter name is not an argument of ``symbol``.
     """
 
+    _resumable = True
+
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
                  logger=logging, context=cpu(), work_load_list=None, fixed_param_names=None,
                  state_names=None, group2ctxs=None, compression_params=None):
@@ -438,24 +440,35 @@ class Module(BaseModule):
         self._update_plan = None
         self.optimizer_initialized = True
 
-    def save_optimizer_states(self, fname):
+    def save_optimizer_states(self, fname, dump_optimizer=False):
         """Write the optimizer states to ``fname`` (atomically): the kvstore's when it
-        updates the parameters (keyed by parameter name), else the module updater's."""
+        updates the parameters (keyed by parameter name), else the module updater's.
+
+        ``dump_optimizer=True`` (not in MXNet's Module) also writes the optimizer's update
+        counts and lr schedule, which :meth:`load_optimizer_states` then continues from.
+        """
         self._require("save_optimizer_states", optimizer=True)
         if self._update_on_kvstore:
-            self._kvstore.save_optimizer_states(fname)
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=dump_optimizer)
         else:
-            atomic_write(fname, self._updater.get_states())
+            atomic_write(fname, self._updater.get_states(dump_optimizer))
 
     def load_optimizer_states(self, fname):
         """Load optimizer states from ``fname`` (ours, or an MXNet pickle through a
-        restricted unpickler) into the kvstore's updater or the module's."""
+        restricted unpickler) into the kvstore's updater or the module's.
+
+        A file that also holds the optimizer (``dump_optimizer=True``) carries its update
+        counts and lr schedule onto this module's optimizer, which stays the one in use
+        (MXNet's Updater would swap in the unpickled optimizer and leave the module's
+        ``_optimizer`` stale).
+        """
         self._require("load_optimizer_states", optimizer=True)
-        if self._update_on_kvstore:
-            self._kvstore.load_optimizer_states(fname)
-            return
+        updater = self._kvstore._updater if self._update_on_kvstore else self._updater
         with open(fname, "rb") as f:
-            self._updater.set_states(f.read())
+            updater.set_states(f.read())
+        if updater.optimizer is not self._optimizer:
+            self._optimizer.load_progress(updater.optimizer)
+            updater.optimizer = self._optimizer
 
     # ------------------------------------------------------------------ computation
     def forward(self, data_batch, is_train=None):

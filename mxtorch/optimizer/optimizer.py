@@ -6,6 +6,7 @@ Concrete optimizers (sgd.py, nag.py, adam.py) supply only the arithmetic: ``_fus
 on lists of raw tensors with torch ``_foreach_*`` ops and ``_reference_step`` on one
 parameter; this file decides lrs, wds and update counts exactly as MXNet 1.9.1 does.
 """
+import copy
 import math
 import warnings
 from array import array
@@ -269,6 +270,18 @@ class Optimizer:
         self.wd_mult = wd_mult
 
     # ------------------------------------------------------------------ counters
+    def load_progress(self, saved):
+        """Continue where ``saved`` (an optimizer restored from a states file) stopped:
+        take its update counts, learning rate and lr schedule; keep everything else
+        (multipliers, names, hyper-parameters) as this optimizer has them."""
+        self.begin_num_update = saved.begin_num_update
+        self.num_update = saved.num_update
+        self._all_index_update_counts = copy.deepcopy(
+            getattr(saved, "_all_index_update_counts", {0: dict(saved._index_update_count)}))
+        self._index_update_count = self._all_index_update_counts.setdefault(0, {})
+        self.lr = saved.lr
+        self.lr_scheduler = copy.deepcopy(saved.lr_scheduler)
+
     def _set_current_context(self, device_id):
         """Select the per-device update counters (MXNet keeps one set per device id)."""
         counts = self._all_index_update_counts.get(device_id)
