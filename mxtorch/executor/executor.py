@@ -55,6 +55,20 @@ def _reqs(grad_req, names):
     return reqs
 
 
+def _check_unique(names):
+    """Refuse a graph where two different variables share a name (MXNet fails later with
+    'Input argument NDArray cannot be un-allocated')."""
+    seen, dups = set(), []
+    for n in names:
+        if n in seen and n not in dups:
+            dups.append(n)
+        seen.add(n)
+    if dups:
+        raise MXNetValueError(f"bind: the symbol has several different variables named "
+                              f"{dups}; a name must identify one input: give each "
+                              "mx.sym.Variable its own name (or reuse the same Variable)")
+
+
 class Executor:
     """A bound symbol on one context.
 
@@ -78,6 +92,7 @@ class Executor:
         self._ctx = ctx if isinstance(ctx, Context) else current_context()
         self._arg_names = symbol.list_arguments()
         self._aux_names = symbol.list_auxiliary_states()
+        _check_unique(self._arg_names + self._aux_names)
         self.arg_arrays = _as_list(args, self._arg_names, "bind: args")
         for name, a in zip(self._arg_names, self.arg_arrays):
             if not isinstance(a, NDArray):
@@ -138,6 +153,7 @@ class Executor:
         ``group2ctx`` maps ``ctx_group`` attributes to contexts (model parallelism): each
         variable is allocated on its group's context.
         """
+        _check_unique(symbol.list_arguments() + symbol.list_auxiliary_states())
         shapes = dict(shapes or {})
         nodes = symbol._topo()
         known_types = {k: v for k, v in (type_dict or {}).items() if v is not None}

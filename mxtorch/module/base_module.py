@@ -9,6 +9,7 @@ primitives. Call order in fit follows MXNet 1.9.1 exactly (see the reference, 2.
 """
 import logging
 import os
+import threading
 import time
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..callback import BatchEndParam
 from .fit_params import FitParams
 from ..model import save_params_file, load_params_file
 from .. import snapshot
+from . import checks
 
 __all__ = ["BaseModule"]
 
@@ -77,6 +79,9 @@ class BaseModule:
         self.optimizer_initialized = False
         self._symbol = None
         self._total_exec_bytes = 0
+        # predict() holds it for one batch's forward and output copy, so threads sharing a
+        # bound module take turns instead of overwriting each other's inputs and outputs
+        self._predict_lock = threading.Lock()
 
     # ------------------------------------------------------------------ state checks
     def _require(self, call, binded=True, params=False, optimizer=False):
@@ -169,6 +174,12 @@ class BaseModule:
                 always_output_list=False, sparse_row_id_fn=None):
         """Run prediction and collect the outputs.
 
+        Several threads may call ``predict`` on one bound module: each batch's forward and
+        the copy of its outputs run under a lock, so the threads take turns and each gets
+        its own results (no speed-up; bind one module per thread for parallel inference).
+        ``score``, ``iter_predict`` and ``fit`` are not thread-safe: their outputs and
+        metrics live in the module until its next forward.
+
         Parameters
         ----------
         eval_data : DataIter, NDArray or numpy array
@@ -188,8 +199,9 @@ class BaseModule:
         if isinstance(eval_data, (NDArray, np.ndarray)):
             if isinstance(eval_data, np.ndarray):
                 eval_data = nd.array(eval_data)
-            self.forward(DataBatch([eval_data]))
-            return self.get_outputs()[0]
+            with self._predict_lock:
+                self.forward(DataBatch([eval_data]))
+                return self.get_outputs()[0].copy()
         if not isinstance(eval_data, DataIter):
             raise MXNetValueError("eval_data must be of type NDArray or DataIter (got "
                                   f"{type(eval_data).__name__})")
@@ -199,10 +211,12 @@ class BaseModule:
         for nbatch, eval_batch in enumerate(eval_data):
             if num_batch is not None and nbatch == num_batch:
                 break
-            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
-            self.forward(eval_batch, is_train=False)
             pad = eval_batch.pad or 0
-            output_list.append([out[0:out.shape[0] - pad].copy() for out in self.get_outputs()])
+            with self._predict_lock:
+                self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+                self.forward(eval_batch, is_train=False)
+                output_list.append([out[0:out.shape[0] - pad].copy()
+                                    for out in self.get_outputs()])
         if not output_list:
             return output_list
         if merge_batches:
@@ -233,7 +247,7 @@ class BaseModule:
             eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
             aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
             begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
-            sparse_row_id_fn=None, fit_params=None, resume=None):
+            sparse_row_id_fn=None, fit_params=None, resume=None, check_nan=False):
         """Train the module parameters.
 
         Parameters
@@ -272,6 +286,11 @@ class BaseModule:
             optimizer states and update counts, random generators; ``begin_epoch`` becomes
             its epoch), and writes a snapshot after every epoch. A run stopped and resumed
             this way ends with the parameters an uninterrupted run gives, bit for bit on CPU.
+        check_nan : bool, default False
+            Check every batch (not in MXNet; costs a host sync per batch): NaN/Inf in its
+            data or labels and SoftmaxOutput labels outside the classes are refused before
+            the forward pass, NaN/Inf in the outputs or gradients before the update; the
+            error names the first bad array, element and batch.
 
         Raises
         ------
@@ -337,7 +356,11 @@ class BaseModule:
                 data_batch = next_data_batch
                 if monitor is not None:
                     monitor.tic()
+                if check_nan:
+                    checks.check_batch(self, data_batch, epoch, nbatch)
                 self.forward_backward(data_batch)
+                if check_nan:
+                    checks.check_step(self, epoch, nbatch)
                 self.update()
                 if isinstance(data_batch, list):
                     self.update_metric(eval_metric, [db.label for db in data_batch],

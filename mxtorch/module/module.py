@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from ..base import MXNetValueError, MXNetTypeError, MXNetRuntimeError, StateError
+from ..base import MXNetValueError, MXNetTypeError, MXNetRuntimeError, ShapeError, StateError
 from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
@@ -512,7 +512,14 @@ class Module(BaseModule):
                           for d, x in zip(self._label_shapes, label)]
         else:
             new_lshape = None
-        self.reshape(new_dshape, new_lshape)
+        try:
+            self.reshape(new_dshape, new_lshape)
+        except ShapeError as err:
+            bound = ", ".join(f"'{d.name}' {tuple(d.shape)}" for d in curr)
+            given = ", ".join(f"'{d.name}' {tuple(d.shape)}" for d in new_dshape)
+            raise ShapeError(f"forward: the batch has data {given} but the module is bound "
+                             f"with {bound}, and the network cannot take it ({err}); feed "
+                             "batches of the bound shape or bind again") from err
 
     def backward(self, out_grads=None):
         """Backward of the last forward (loss heads need no out_grads)."""
