@@ -33,6 +33,9 @@ from . import monitor
 from . import monitor as mon
 from . import model
 from . import snapshot
+from . import visualization
+from . import visualization as viz
+from . import onnx
 from . import rnn
 from . import module
 from . import module as mod
