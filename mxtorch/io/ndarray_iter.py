@@ -59,6 +59,10 @@ def _init_data(data, allow_empty, default_name):
     return sorted(((k, _to_ndarray(v, k)) for k, v in data.items()), key=lambda kv: kv[0])
 
 
+def _rows(arr, axis, lo, hi):
+    return NDArray(arr._data.narrow(axis, lo, hi - lo), arr._ctx)
+
+
 class NDArrayIter(DataIter):
     """Iterate over NDArrays / numpy arrays / tensors in mini-batches.
 
@@ -84,18 +88,28 @@ class NDArrayIter(DataIter):
     label_name : str, default 'softmax_label'
     layout : str, default 'NCHW'
         The position of 'N' is the batch axis of every input (data and label).
+    num_parts, part_index : int, default 1, 0
+        Iterate over part ``part_index`` of ``num_parts`` contiguous parts of the examples
+        (as MXNet's record iterators): each distributed worker reads its own shard.
+        ``mx.kv.data_shard(kv)`` gives both from a kvstore's rank and num_workers.
 
     Raises
     ------
     MXNetValueError
         batch_size not a positive int, an unknown last_batch_handle, a layout without
-        'N', empty data, or inputs of different lengths.
+        'N', empty data, inputs of different lengths, or a part_index outside
+        ``[0, num_parts)``.
     MXNetTypeError
         An input of an unsupported type.
     """
 
     def __init__(self, data, label=None, batch_size=1, shuffle=False, last_batch_handle="pad",
-                 data_name="data", label_name="softmax_label", layout="NCHW"):
+                 data_name="data", label_name="softmax_label", layout="NCHW", num_parts=1,
+                 part_index=0):
+        if not (isinstance(num_parts, numbers.Integral) and isinstance(part_index, numbers.Integral)
+                and num_parts >= 1 and 0 <= part_index < num_parts):
+            raise MXNetValueError(f"NDArrayIter: part_index must be in [0, num_parts), got "
+                                  f"part_index={part_index!r}, num_parts={num_parts!r}")
         if (not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool)
                 or batch_size <= 0):
             raise MXNetValueError(f"NDArrayIter: batch_size must be a positive int, got "
@@ -117,6 +131,11 @@ class NDArrayIter(DataIter):
                 raise MXNetValueError(f"NDArrayIter: input {k!r} of shape {v.shape} has no batch "
                                       f"axis {self._axis} (layout {layout!r})")
             lengths[k] = v.shape[self._axis]
+        if num_parts > 1:
+            total = self.data[0][1].shape[self._axis]
+            lo, hi = part_index * total // num_parts, (part_index + 1) * total // num_parts
+            self.data = [(k, _rows(v, self._axis, lo, hi)) for k, v in self.data]
+            self.label = [(k, _rows(v, self._axis, lo, hi)) for k, v in self.label]
         self.num_data = self.data[0][1].shape[self._axis]
         if len(set(lengths.values())) > 1:
             raise MXNetValueError(f"NDArrayIter: all data and label inputs must have the same "

@@ -1,7 +1,8 @@
-"""``mx.kv`` / ``mx.kvstore``: key-value stores that aggregate values across devices.
-The local store lives here; the distributed ones (torch.distributed) are issue 7."""
+"""``mx.kv`` / ``mx.kvstore``: key-value stores that aggregate values across devices
+(kvstore.py) and across workers on torch.distributed (dist.py)."""
 from .kvstore import KVStore, create, select
+from .dist import DistKVStore, data_shard
 
 KVStoreBase = KVStore  # MXNet 1.9's base name, used in isinstance checks
 
-__all__ = ["KVStore", "KVStoreBase", "create", "select"]
+__all__ = ["KVStore", "KVStoreBase", "DistKVStore", "create", "select", "data_shard"]

@@ -3,7 +3,8 @@ stored value, and copies it back to the devices (``mx.kv.create('local' | 'devic
 
 A call on many keys is one pass: the device copies of all keys are summed with foreach
 adds, an :class:`~mxtorch.optimizer.Updater` is called once with every key, and each
-device receives all values with one foreach copy. Distributed stores are issue 7.
+device receives all values with one foreach copy. The distributed stores (dist.py)
+subclass it and sum across workers as well.
 """
 import os
 
@@ -14,6 +15,7 @@ from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, MXNetNotImpl
 from ..ndarray.ndarray import NDArray
 from ..optimizer import Optimizer, Updater, get_updater
 from ..util.atomic import atomic_write
+from .compression import create_compression
 
 __all__ = ["KVStore", "create", "select"]
 
@@ -58,21 +60,29 @@ def create(name="local"):
     ----------
     name : str, default 'local'
         'local' or 'device' (also MXNet's 'local_update_cpu', 'local_allreduce_cpu',
-        'local_allreduce_device' and 'nccl', which behave the same here).
+        'local_allreduce_device' and 'nccl', which behave the same here), or
+        'dist_sync', 'dist_device_sync', 'dist_async' (torch.distributed: see
+        :mod:`mxtorch.kvstore.dist`).
 
     Raises
     ------
     MXNetNotImplementedError
-        For 'dist_sync', 'dist_async', 'dist_device_sync', ... (issue 7).
+        For 'horovod' and 'byteps' (their engines are not torch.distributed collectives
+        here; 'dist_sync' under torchrun is the equivalent).
     MXNetValueError
         For an unknown name.
+    MXNetRuntimeError
+        For a distributed name outside a launcher (see :mod:`mxtorch.kvstore.dist`).
     """
     if not isinstance(name, str):
         raise MXNetTypeError(f"kv.create: name must be a str, got {type(name).__name__}")
-    if "dist" in name or name == "horovod" or name == "byteps":
+    if name in ("horovod", "byteps"):
         raise MXNetNotImplementedError(
-            f"kvstore {name!r}: distributed key-value stores arrive with issue 7 "
-            "(torch.distributed); use 'local' or 'device' on one machine")
+            f"kvstore {name!r} is not provided; launch with torchrun and use "
+            "kvstore='dist_sync' (all-reduce over torch.distributed, the same arithmetic)")
+    if "dist" in name:
+        from .dist import create_dist
+        return create_dist(name)
     if name not in _LOCAL_TYPES:
         raise MXNetValueError(f"kv.create: unknown kvstore type {name!r}; use one of "
                               f"{list(_LOCAL_TYPES)}")
@@ -102,8 +112,6 @@ def select(kvstore, num_device, arg_params):
     ------
     MXNetTypeError
         For a kvstore that is neither None, a str nor a KVStore.
-    MXNetNotImplementedError
-        For the distributed names ('dist_sync', ...: issue 7).
     """
     update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
     if kvstore is None:
@@ -150,6 +158,7 @@ class KVStore:
         self._store = {}
         self._updater = None
         self._staging = {}
+        self._compression = None
 
     def __repr__(self):
         return f"<KVStore {self._type!r}: {len(self._store)} keys>"
@@ -258,7 +267,12 @@ class KVStore:
 
     def _reduce(self, keys, lists):
         """Per key, the sum of its device copies, on the first copy's device. A key with
-        one copy gives that tensor itself (never written to)."""
+        one copy gives that tensor itself (never written to). With gradient compression
+        each device copy is sent as its 2-bit values (error feedback per key and device)."""
+        if self._compression is not None and self._compress_devices():
+            comp = self._compression
+            lists = [[NDArray(comp.roundtrip((k, d), a._data), a.context)
+                      for d, a in enumerate(arrs)] for k, arrs in zip(keys, lists)]
         firsts = [arrs[0]._data for arrs in lists]
         ndev = max(len(arrs) for arrs in lists)
         if ndev == 1:
@@ -347,21 +361,58 @@ class KVStore:
         self.pull(key, out=out, priority=priority)
 
     def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
-        """Row-sparse pulls need sparse arrays (issue 4)."""
-        raise MXNetNotImplementedError("KVStore.row_sparse_pull: row-sparse arrays arrive with "
-                                       "issue 4; use pull()")
+        """Pull only the rows ``row_ids`` of each stored value (dense fallback).
 
-    def set_gradient_compression(self, compression_params):
-        """Gradient compression belongs to the distributed stores (issue 7).
+        MXNet fills a row_sparse ``out`` with those rows. Without sparse storage here,
+        ``out`` is dense: the rows in ``row_ids`` get the stored rows and every other row
+        is zero, which is that row_sparse result written densely.
+
+        Parameters
+        ----------
+        key : int, str or list of them
+        out : NDArray or list (as for pull)
+        row_ids : NDArray or list of NDArray (one per out array), row indices
 
         Raises
         ------
-        MXNetNotImplementedError
-            Always.
+        MXNetValueError
+            If ``out`` or ``row_ids`` is missing or their counts differ.
         """
-        raise MXNetNotImplementedError(
-            f"KVStore.set_gradient_compression({compression_params!r}): gradient compression "
-            "arrives with the distributed kvstore (issue 7); remove compression_params")
+        if out is None or row_ids is None:
+            raise MXNetValueError("KVStore.row_sparse_pull: out and row_ids are required")
+        keys, outs = _group("row_sparse_pull", key, out, what="out")
+        flat_outs = [o for per_key in outs for o in per_key]
+        ids = list(row_ids) if isinstance(row_ids, (list, tuple)) else [row_ids]
+        if len(ids) == 1 and len(flat_outs) > 1:
+            ids = ids * len(flat_outs)
+        if len(ids) != len(flat_outs):
+            raise MXNetValueError(f"KVStore.row_sparse_pull: {len(flat_outs)} out arrays but "
+                                  f"{len(ids)} row_ids; give one row_ids per out array")
+        stored = self._stored("row_sparse_pull", keys)
+        pos = 0
+        with torch.no_grad():
+            for s, per_key in zip(stored, outs):
+                for o in per_key:
+                    rows = ids[pos]._data.to(device=s._data.device, dtype=torch.long).unique()
+                    dense = torch.zeros_like(s._data)
+                    dense[rows] = s._data[rows]
+                    o._data.copy_(dense)
+                    pos += 1
+
+    def set_gradient_compression(self, compression_params):
+        """Send gradients as 2-bit values with error feedback (MXNet's
+        ``{'type': '2bit', 'threshold': t}``; see :mod:`mxtorch.kvstore.compression`).
+        On one machine each device's copy is compressed before the sum.
+
+        Raises
+        ------
+        MXNetValueError
+            For parameters other than MXNet's 2bit (or 'none').
+        """
+        self._compression = create_compression(compression_params)
+
+    def _compress_devices(self):
+        return True
 
     # ------------------------------------------------------------------ optimizer
     def set_optimizer(self, optimizer):

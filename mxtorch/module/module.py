@@ -374,6 +374,8 @@ class Module(BaseModule):
             self._sync_params_from_devices()
         kvstore, update_on_kvstore = self._create_kvstore(kvstore)
         batch_size = self._exec_group.batch_size
+        if kvstore is not None and "dist" in kvstore.type and "_sync" in kvstore.type:
+            batch_size *= kvstore.num_workers     # MXNet: the gradient of the global batch
         n = len(self._context)
         if update_on_kvstore:
             idx2name = dict(enumerate(self._param_names))

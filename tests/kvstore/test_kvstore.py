@@ -32,8 +32,16 @@ def test_create_local_types(name):
 
 
 @pytest.mark.parametrize("name", ["dist_sync", "dist_async", "dist_device_sync"])
-def test_create_dist_names_issue_7(name):
-    with pytest.raises(MXNetNotImplementedError, match="issue 7"):
+def test_create_dist_outside_a_launcher_says_how_to_launch(name, monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(mx.MXNetError, match="torchrun --nproc_per_node"):
+        kv.create(name)
+
+
+@pytest.mark.parametrize("name", ["horovod", "byteps"])
+def test_create_other_engines_point_to_dist_sync(name):
+    with pytest.raises(MXNetNotImplementedError, match="dist_sync"):
         kv.create(name)
 
 
@@ -44,8 +52,6 @@ def test_create_errors():
         kv.create(3)
     with pytest.raises(MXNetValueError, match="capability"):
         kv.create().is_capable("sparse")
-    with pytest.raises(MXNetNotImplementedError, match="issue 7"):
-        kv.create("device").set_gradient_compression({"type": "2bit"})
 
 
 @pytest.mark.parametrize("key", [3, "w"])

@@ -1,0 +1,210 @@
+"""Distributed key-value stores on ``torch.distributed``: ``dist_sync``,
+``dist_device_sync`` and ``dist_async`` (``mx.kv.create('dist_sync')``).
+
+There is no parameter server. Every worker keeps the whole store; a push sums the
+workers' values with one all-reduce per dtype (or, with 2-bit compression, an all-gather
+of the packed codes), and every worker then applies the same updater to the same sum, so
+the stored values stay identical on all workers, as if one server had updated them. The
+numbers are those of MXNet's ``dist_sync``: the update sees the sum of all workers'
+gradients (Module sets ``rescale_grad = 1 / (batch size * num_workers)``).
+
+``dist_async`` is accepted for MXNet programs but is synchronous underneath: torch offers
+no asynchronous parameter server, so its workers wait for each other at every push.
+
+Launch: ``torchrun --nproc_per_node=N train.py`` on one machine, ``torchrun --nnodes=M
+--nproc_per_node=N --rdzv_endpoint=HOST:PORT train.py`` across machines. The store joins
+the default process group, creating it from the environment torchrun sets (``RANK``,
+``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) if the script has not: backend gloo,
+or nccl for ``dist_device_sync`` when CUDA is available. ``MXTORCH_KVSTORE_TIMEOUT``
+(seconds, default 300) bounds every collective: a worker that dies or stalls makes the
+others fail with an MXNetRuntimeError naming the operation instead of hanging.
+"""
+import datetime
+import os
+
+import torch
+import torch.distributed as dist
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+from ..base import MXNetRuntimeError, MXNetValueError, StateError
+from .kvstore import KVStore
+
+__all__ = ["DistKVStore", "DIST_TYPES", "data_shard"]
+
+DIST_TYPES = ("dist_sync", "dist_device_sync", "dist_async", "dist_sync_device", "dist")
+_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _timeout():
+    raw = os.environ.get("MXTORCH_KVSTORE_TIMEOUT", "300")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise MXNetValueError(f"MXTORCH_KVSTORE_TIMEOUT must be a number of seconds, got "
+                              f"{raw!r}") from None
+    if seconds <= 0:
+        raise MXNetValueError(f"MXTORCH_KVSTORE_TIMEOUT must be positive, got {seconds}")
+    return datetime.timedelta(seconds=seconds)
+
+
+def _join(kv_type):
+    """Join (or create from torchrun's environment) the default process group."""
+    if not dist.is_available():
+        raise MXNetRuntimeError(f"kvstore {kv_type!r} needs torch.distributed, which this "
+                                "torch build lacks")
+    if dist.is_initialized():
+        return
+    missing = [k for k in _ENV if k not in os.environ]
+    if missing:
+        raise MXNetRuntimeError(
+            f"kvstore {kv_type!r}: no process group and no launcher environment ({missing} "
+            "unset). Start the script with torchrun, e.g. `torchrun --nproc_per_node=2 "
+            "train.py`, or call torch.distributed.init_process_group() first")
+    use_nccl = "device" in kv_type and torch.cuda.is_available()
+    if use_nccl and "LOCAL_RANK" in os.environ:
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    dist.init_process_group("nccl" if use_nccl else "gloo", timeout=_timeout())
+
+
+class DistKVStore(KVStore):
+    """A KVStore whose pushes sum over all workers of the default process group.
+
+    Parameters
+    ----------
+    kv_type : str
+        One of ``dist_sync``, ``dist_device_sync``, ``dist_async`` (see module doc).
+    """
+
+    def __init__(self, kv_type="dist_sync"):
+        _join(kv_type)
+        super().__init__(kv_type)
+        self._backend = dist.get_backend()
+
+    @property
+    def rank(self):
+        """This worker's rank in the process group."""
+        return dist.get_rank()
+
+    @property
+    def num_workers(self):
+        """The number of workers (the process group's size)."""
+        return dist.get_world_size()
+
+    def barrier(self):
+        """Wait until every worker reaches this call."""
+        self._collective("barrier", dist.barrier)
+
+    _barrier = barrier
+
+    def _collective(self, what, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (RuntimeError, dist.DistError) as err:
+            raise MXNetRuntimeError(
+                f"kvstore {self._type!r}: {what} across {dist.get_world_size()} workers failed "
+                f"on rank {dist.get_rank()}: a worker died, diverged or took longer than "
+                f"MXTORCH_KVSTORE_TIMEOUT ({_timeout().total_seconds():g} s). "
+                f"Cause: {err}") from err
+
+    def _comm_device(self, device):
+        return device if self._backend == "nccl" else torch.device("cpu")
+
+    # ------------------------------------------------------------------ data
+    def init(self, key, value):
+        """Initialize keys; every worker then holds worker 0's values (MXNet: the server
+        keeps the first worker's init)."""
+        before = set(self._store)
+        super().init(key, value)
+        new = [k for k in self._store if k not in before]
+        self._broadcast_from_root([self._store[k]._data for k in new])
+
+    def _broadcast_from_root(self, tensors):
+        for group in _by_dtype_device(tensors):
+            ts = [tensors[i] for i in group]
+            flat = _flatten_dense_tensors(ts).to(self._comm_device(ts[0].device))
+            self._collective("init (broadcast from rank 0)", dist.broadcast, flat, src=0)
+            with torch.no_grad():
+                for t, v in zip(ts, _unflatten_dense_tensors(flat, ts)):
+                    t.copy_(v)
+
+    def _reduce(self, keys, lists):
+        """This worker's device sum, then the sum over workers (new tensors)."""
+        local = super()._reduce(keys, lists)
+        if self._compression is not None:
+            return self._reduce_compressed(keys, local)
+        out = list(local)
+        for group in _by_dtype_device(local):
+            ts = [local[i] for i in group]
+            flat = _flatten_dense_tensors(ts).to(self._comm_device(ts[0].device))
+            self._collective("push (all-reduce)", dist.all_reduce, flat)
+            for i, v in zip(group, _unflatten_dense_tensors(flat, ts)):
+                out[i] = v.to(local[i].device)
+        return out
+
+    def _reduce_compressed(self, keys, local):
+        """2-bit codes of each worker's sum (with its residual), all-gathered packed, then
+        dequantized and summed in rank order (the same sum on every worker)."""
+        comp = self._compression
+        codes = [comp.quantize(("worker", k), t) for k, t in zip(keys, local)]
+        sizes = [c.numel() for c in codes]
+        packed = comp.pack(torch.cat([c.reshape(-1) for c in codes]))
+        packed = packed.to(self._comm_device(local[0].device))
+        gathered = [torch.empty_like(packed) for _ in range(self.num_workers)]
+        self._collective("push (all-gather of 2-bit codes)", dist.all_gather, gathered, packed)
+        total = sum(sizes)
+        out = [torch.zeros_like(t) for t in local]
+        for worker in gathered:
+            flat = comp.unpack(worker, total)
+            start = 0
+            for i, n in enumerate(sizes):
+                part = flat[start:start + n].reshape(local[i].shape).to(local[i].device)
+                out[i] += comp.dequantize(part, local[i].dtype)
+                start += n
+        return out
+
+    def set_gradient_compression(self, compression_params):
+        """2-bit compression of what each worker pushes (after summing its devices).
+
+        Raises
+        ------
+        StateError
+            After keys were initialized (as MXNet, set it first).
+        """
+        if self._store:
+            raise StateError("set_gradient_compression: call it before init() of any key")
+        super().set_gradient_compression(compression_params)
+
+    def _compress_devices(self):
+        return False     # workers compress their device sum, not each device copy
+
+
+def _by_dtype_device(tensors):
+    groups = {}
+    for i, t in enumerate(tensors):
+        groups.setdefault((t.dtype, t.device), []).append(i)
+    return list(groups.values())
+
+
+def create_dist(name):
+    """A DistKVStore for one of :data:`DIST_TYPES`."""
+    if name not in DIST_TYPES:
+        raise MXNetValueError(f"unknown distributed kvstore {name!r}; use one of {DIST_TYPES}")
+    return DistKVStore(name)
+
+
+
+def data_shard(kvstore=None):
+    """``{'num_parts': ..., 'part_index': ...}`` for this worker's shard of the data:
+    ``mx.io.NDArrayIter(x, y, batch_size, **mx.kv.data_shard(kv))``.
+
+    Parameters
+    ----------
+    kvstore : KVStore, optional
+        Its ``num_workers`` and ``rank``; by default the default process group's, or one
+        part when torch.distributed is not initialized.
+    """
+    if kvstore is not None:
+        return {"num_parts": kvstore.num_workers, "part_index": kvstore.rank}
+    if dist.is_available() and dist.is_initialized():
+        return {"num_parts": dist.get_world_size(), "part_index": dist.get_rank()}
+    return {"num_parts": 1, "part_index": 0}

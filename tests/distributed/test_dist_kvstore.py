@@ -1,0 +1,93 @@
+"""dist_sync on torch.distributed (issue 7): two worker processes started with torchrun
+(gloo, loopback) against one-process runs: exact push/pull sums, Module and BucketingModule
+with two workers at batch B/2 equal to one worker at batch B (1e-5), and a dead worker
+ending the other's run with a clear error in bounded time."""
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import mxtorch as mx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WORKER = os.path.join(HERE, "dist_worker.py")
+_spec = importlib.util.spec_from_file_location("dist_worker", WORKER)
+worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(worker)
+
+
+def _torchrun(outdir, *args, timeout=180, env=None):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           WORKER, str(outdir), *args]
+    full_env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    proc = _torchrun(out, "kv", "module", "bucketing")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return lambda name, rank: np.load(out / f"{name}-rank{rank}.npz")
+
+
+def test_push_pull_pushpull_sums_are_exact(two_workers):
+    for rank in (0, 1):
+        r = two_workers("kv", rank)
+        assert int(r["rank"]) == rank and int(r["num_workers"]) == 2
+        np.testing.assert_array_equal(r["init"], np.full((3, 4), 10.0))
+        np.testing.assert_array_equal(r["push_sum"], np.arange(12).reshape(3, 4) * 3.0)
+        np.testing.assert_array_equal(r["pushpull_b0"], np.full(5, 1.0 + 2.0 + 0.5 + 0.5))
+        np.testing.assert_array_equal(r["pushpull_c"], np.full((2, 2), 3.0))
+        # sgd on the store: w - lr * (sum of the two workers' ones)
+        np.testing.assert_allclose(r["updated"], np.arange(12).reshape(3, 4) * 3.0 - 0.2,
+                                   rtol=1e-6)
+
+
+def test_module_two_workers_equal_one_worker_with_the_global_batch(two_workers):
+    x, y = worker.dataset()
+    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
+    orig = worker.dataset
+    worker.dataset = lambda: (x1, y1)
+    try:
+        single = worker.fit_module("local", worker.B)
+    finally:
+        worker.dataset = orig
+    for rank in (0, 1):
+        got = two_workers("module", rank)
+        for k, v in single.items():
+            np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_bucketing_two_workers_equal_one_worker(two_workers):
+    single = worker.fit_bucketing("local")
+    for rank in (0, 1):
+        got = two_workers("bucketing", rank)
+        for k, v in single.items():
+            np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_dead_worker_ends_the_other_with_a_clear_error(tmp_path):
+    start = time.time()
+    proc = _torchrun(tmp_path, "die", timeout=120, env={"MXTORCH_KVSTORE_TIMEOUT": "20"})
+    elapsed = time.time() - start
+    assert proc.returncode != 0
+    assert elapsed < 60, f"took {elapsed:.0f} s"
+    text = proc.stdout + proc.stderr
+    assert "across 2 workers failed on rank 0" in text, text[-3000:]
+
+
+def test_two_bit_compression_converges_like_uncompressed(tmp_path):
+    proc = _torchrun(tmp_path, "digits", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    r = np.load(tmp_path / "digits-rank0.npz")
+    plain, compressed = float(r["plain"]), float(r["2bit"])
+    assert plain > 0.9, plain
+    assert compressed >= plain - 0.01, (plain, compressed)
+    np.testing.assert_array_equal(np.load(tmp_path / "digits-rank1.npz")["2bit"], r["2bit"])
