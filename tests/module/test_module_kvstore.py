@@ -11,7 +11,7 @@ import pytest
 
 import mxtorch as mx
 from mxtorch import kvstore as kv
-from mxtorch.base import MXNetNotImplementedError, MXNetTypeError
+from mxtorch.base import MXNetTypeError
 from mxtorch.optimizer import Updater
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -122,18 +122,26 @@ def test_kvstore_object_and_errors():
     assert set(store._updater.states) == {"fc_weight", "fc_bias"}
     assert set(mods[1]._updater.states) == {0, 1}
     mod = _bound(TWO)
-    with pytest.raises(MXNetNotImplementedError, match="issue 7"):
-        mod.init_optimizer(kvstore="dist_sync")
+    for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        os.environ.pop(var, None)
+    with pytest.raises(mx.MXNetError, match="torchrun"):
+        mod.init_optimizer(kvstore="dist_sync")     # outside a launcher
     assert not mod.optimizer_initialized
     with pytest.raises(MXNetTypeError, match="kvstore must be"):
         mod.init_optimizer(kvstore=3)
     mod2 = mx.mod.Module(_fc(), label_names=None, context=TWO,
-                         compression_params={"type": "2bit", "threshold": 0.5})
+                         compression_params={"type": "3bit"})
     mod2.bind(data_shapes=[("data", (8, 20))])
     mod2.init_params()
-    with pytest.raises(MXNetNotImplementedError, match="issue 7"):
+    with pytest.raises(ValueError, match="use '2bit'"):
         mod2.init_optimizer(kvstore="device")
     assert not mod2.optimizer_initialized
+    mod3 = mx.mod.Module(_fc(), label_names=None, context=TWO,
+                         compression_params={"type": "2bit", "threshold": 0.5})
+    mod3.bind(data_shapes=[("data", (8, 20))])
+    mod3.init_params()
+    mod3.init_optimizer(kvstore="device")
+    assert mod3._kvstore._compression.threshold == 0.5
 
 
 def test_kvstore_none_on_two_devices_updates_each_device_alone():
