@@ -100,7 +100,7 @@ def test_local_turns_update_on_kvstore_off_for_huge_params():
     assert kv.select("local", 1, big) == (None, False)
 
 
-def test_kvstore_object_and_errors():
+def test_kvstore_object_and_errors(monkeypatch):
     store = kv.create("local")
     mods = [_bound(mx.cpu()), _bound(mx.cpu())]
     mods[1].set_params(*mods[0].get_params())
@@ -123,7 +123,7 @@ def test_kvstore_object_and_errors():
     assert set(mods[1]._updater.states) == {0, 1}
     mod = _bound(TWO)
     for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-        os.environ.pop(var, None)
+        monkeypatch.delenv(var, raising=False)
     with pytest.raises(mx.MXNetError, match="torchrun"):
         mod.init_optimizer(kvstore="dist_sync")     # outside a launcher
     assert not mod.optimizer_initialized
