@@ -1,6 +1,8 @@
 """Optimizer states as bytes without pickle: ``Updater.states`` (and optionally the
 optimizer) in MXNet's ``.params`` container, one array per state leaf; and the reverse,
-also from real MXNet ``.states`` pickles read by the restricted unpickler.
+also from real MXNet ``.states`` pickles read by the restricted unpickler; and
+:func:`to_mxnet_states`, which writes MXNet 1.9's pickle layout (writing runs no code
+on our side; MXNet reads it with ``Updater.set_states``).
 
 Key layout (one entry per leaf of each index's state)::
 
@@ -10,7 +12,8 @@ Key layout (one entry per leaf of each index's state)::
 
 plus ``__mxtorch_optimizer_states__``: a uint8 array holding UTF-8 JSON
 ``{"format": ..., "version": 1, "optimizer": {"class": ..., "state": {...}}}`` (the
-optimizer part only with ``dump_optimizer=True``).
+optimizer part only with ``dump_optimizer=True``), where an NDArray held by an
+optimizer attribute is ``{"__ndarray__": "o<n>"}``, stored as array ``o<n>``.
 """
 import json
 from urllib.parse import quote, unquote
@@ -18,16 +21,17 @@ from urllib.parse import quote, unquote
 import numpy as np
 import torch
 
-from ..base import FormatError, MXNetValueError, integer_types
+from ..base import FormatError, MXNetError, MXNetTypeError, MXNetValueError, integer_types
 from ..ndarray import serialize
 from ..ndarray.ndarray import NDArray
-from ..ndarray.pickle_compat import PickledObject, loads_mxnet_pickle
+from ..ndarray.pickle_compat import PickledObject, dumps_mxnet_pickle, loads_mxnet_pickle
 from .. import lr_scheduler as _lrs
 from .optimizer import Optimizer
 
-__all__ = ["dumps_states", "loads_states", "HEADER_KEY"]
+__all__ = ["dumps_states", "loads_states", "to_mxnet_states", "HEADER_KEY"]
 
 HEADER_KEY = "__mxtorch_optimizer_states__"
+_OPT_ARRAY = "o"        # key prefix of arrays held by optimizer attributes
 _FORMAT = "mxtorch.optimizer.states"
 # optimizer attributes that are caches or live objects: never written, never restored
 _SKIP_ATTRS = {"param_dict", "_mult_cache", "_mult_key", "_mult_epoch"}
@@ -59,7 +63,9 @@ def _flatten(prefix, state, out):
 
 
 # ----------------------------------------------------------------------------- JSON values
-def _enc(v):
+def _enc(v, arrays):
+    """A JSON value for an attribute; NDArrays inside it (e.g. LBSGD's accumulated
+    gradients) go to ``arrays`` under ``o<n>`` keys and are referenced by key."""
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, (integer_types, np.integer)):
@@ -67,26 +73,35 @@ def _enc(v):
     if isinstance(v, (float, np.floating)):
         return float(v)
     if isinstance(v, tuple):
-        return {"__tuple__": [_enc(x) for x in v]}
+        return {"__tuple__": [_enc(x, arrays) for x in v]}
     if isinstance(v, list):
-        return [_enc(x) for x in v]
+        return [_enc(x, arrays) for x in v]
     if isinstance(v, dict):
-        return {"__dict__": [[_enc(k), _enc(x)] for k, x in v.items()]}
+        return {"__dict__": [[_enc(k, arrays), _enc(x, arrays)] for k, x in v.items()]}
     if isinstance(v, _lrs.LRScheduler):
-        return {"__scheduler__": type(v).__name__, "state": _enc(dict(vars(v)))}
+        return {"__scheduler__": type(v).__name__, "state": _enc(dict(vars(v)), arrays)}
+    if isinstance(v, NDArray):
+        key = f"{_OPT_ARRAY}{len(arrays)}"
+        arrays[key] = v
+        return {"__ndarray__": key}
     raise TypeError(type(v).__name__)
 
 
-def _dec(v):
+def _dec(v, arrays):
     if isinstance(v, list):
-        return [_dec(x) for x in v]
+        return [_dec(x, arrays) for x in v]
     if isinstance(v, dict):
         if "__tuple__" in v:
-            return tuple(_dec(x) for x in v["__tuple__"])
+            return tuple(_dec(x, arrays) for x in v["__tuple__"])
         if "__dict__" in v:
-            return {_hashable(_dec(k)): _dec(x) for k, x in v["__dict__"]}
+            return {_hashable(_dec(k, arrays)): _dec(x, arrays) for k, x in v["__dict__"]}
         if "__scheduler__" in v:
-            return _restore_scheduler(v["__scheduler__"], _dec(v["state"]))
+            return _restore_scheduler(v["__scheduler__"], _dec(v["state"], arrays))
+        if "__ndarray__" in v:
+            if v["__ndarray__"] not in arrays:
+                raise FormatError(f"optimizer states: the optimizer refers to array "
+                                  f"{v['__ndarray__']!r}, which the file does not hold")
+            return arrays[v["__ndarray__"]]
         raise FormatError(f"optimizer states: unknown JSON value {sorted(v)}")
     return v
 
@@ -95,17 +110,20 @@ def _hashable(k):
     return tuple(_hashable(x) for x in k) if isinstance(k, list) else k
 
 
-def optimizer_config(opt):
-    """The optimizer's class name and JSON-able attributes (live objects skipped)."""
+def optimizer_config(opt, arrays):
+    """The optimizer's class name and JSON-able attributes (live objects skipped); the
+    NDArrays they hold are added to ``arrays`` (which holds only such arrays)."""
     state = {}
     for k, v in vars(opt).items():
         if k in _SKIP_ATTRS:
             continue
         name = k[1:] if k in ("_lr_mult", "_wd_mult", "_idx2name") else k
+        before = set(arrays)
         try:
-            state[name] = _enc(v)
-        except TypeError:
-            continue   # e.g. a user attribute holding an object: not serializable as data
+            state[name] = _enc(v, arrays)
+        except TypeError:   # e.g. a user attribute holding an object: not data
+            for key in set(arrays) - before:
+                del arrays[key]
     return {"class": type(opt).__name__, "state": state}
 
 
@@ -178,7 +196,9 @@ def dumps_states(states, optimizer=None):
         _flatten(_index_key(idx), state, arrays)
     header = {"format": _FORMAT, "version": 1}
     if optimizer is not None:
-        header["optimizer"] = optimizer_config(optimizer)
+        opt_arrays = {}
+        header["optimizer"] = optimizer_config(optimizer, opt_arrays)
+        arrays.update(opt_arrays)
     raw = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     arrays[HEADER_KEY] = NDArray(torch.from_numpy(raw.copy()))
     return serialize.dumps(arrays)
@@ -224,11 +244,22 @@ def loads_states(buf):
     Raises
     ------
     FormatError
-        If the bytes are neither.
+        If the bytes are neither (corrupt or truncated bytes included: no other
+        exception escapes).
     """
     if not isinstance(buf, (bytes, bytearray, memoryview)):
         raise MXNetValueError(f"set_states expects bytes, got {type(buf).__name__}")
-    buf = bytes(buf)
+    try:
+        return _loads(bytes(buf))
+    except MXNetError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError) as e:       # json / utf-8 / structure errors of a bad file
+        raise FormatError(f"optimizer states: corrupt bytes, not optimizer states "
+                          f"({type(e).__name__}: {e})") from e
+
+
+def _loads(buf):
     if buf[:1] == b"\x80" or buf[:1] in (b"(", b"}"):     # a pickle (MXNet's format)
         obj = loads_mxnet_pickle(buf, source="optimizer states")
         if isinstance(obj, tuple) and len(obj) == 2:
@@ -242,8 +273,9 @@ def loads_states(buf):
         raise FormatError("optimizer states: these bytes are an NDArray file without the "
                           f"{HEADER_KEY!r} header, not optimizer states")
     header = json.loads(bytes(arrays.pop(HEADER_KEY).asnumpy()).decode("utf-8"))
-    if header.get("format") != _FORMAT:
-        raise FormatError(f"optimizer states: unknown format {header.get('format')!r}")
+    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+        raise FormatError(f"optimizer states: unknown format in header {str(header)[:80]!r}")
+    opt_arrays = {k: arrays.pop(k) for k in [k for k in arrays if k.startswith(_OPT_ARRAY)]}
     grouped = {}
     for key, arr in arrays.items():
         idx, path, marker = _parse_key(key)
@@ -252,5 +284,88 @@ def loads_states(buf):
     opt = None
     if "optimizer" in header:
         cfg = header["optimizer"]
-        opt = restore_optimizer(cfg["class"], {k: _dec(v) for k, v in cfg["state"].items()})
+        opt = restore_optimizer(cfg["class"], {k: _dec(v, opt_arrays)
+                                               for k, v in cfg["state"].items()})
     return states, opt
+
+
+# ----------------------------------------------------------------------------- to MXNet
+_MX_OPTIMIZER_MODULE = "mxnet.optimizer.optimizer"
+_MX_CONTRIB_MODULE = "mxnet.optimizer.contrib"
+
+
+_PLAIN = (type(None), bool, int, float, str, np.integer, np.floating, NDArray)
+
+
+def _to_mxnet_value(v, name):
+    """An attribute value as MXNet pickles it: schedulers become ``mxnet.lr_scheduler``
+    objects, containers are converted element by element.
+
+    Raises
+    ------
+    MXNetTypeError
+        For a value MXNet's pickle cannot carry (named by ``name``).
+    """
+    if isinstance(v, _lrs.LRScheduler):
+        return PickledObject.of("mxnet.lr_scheduler", type(v).__name__,
+                                {k: _to_mxnet_value(x, f"{name}.{k}")
+                                 for k, x in vars(v).items()})
+    if isinstance(v, tuple):
+        return tuple(_to_mxnet_value(x, name) for x in v)
+    if isinstance(v, list):
+        return [_to_mxnet_value(x, name) for x in v]
+    if isinstance(v, dict):
+        return {_to_mxnet_value(k, name): _to_mxnet_value(x, name) for k, x in v.items()}
+    if not isinstance(v, _PLAIN):
+        raise MXNetTypeError(f"to_mxnet_states: optimizer attribute {name!r} holds a "
+                             f"{type(v).__name__}, which an MXNet .states file cannot carry; "
+                             "delete the attribute (or save without dump_optimizer)")
+    return v
+
+
+def mxnet_optimizer_object(opt):
+    """``opt`` as the MXNet optimizer object its pickle holds: MXNet's class name in
+    ``mxnet.optimizer.optimizer`` (``.contrib`` for GroupAdaGrad) and its ``__dict__`` under MXNet's attribute names
+    (``param_dict`` left out, as MXNet's ``__getstate__`` does)."""
+    state = {}
+    for k, v in vars(opt).items():
+        if k in _SKIP_ATTRS:
+            continue
+        name = k[1:] if k in ("_lr_mult", "_wd_mult", "_idx2name") else k
+        state[name] = _to_mxnet_value(v, name)
+    state.setdefault("aggregate_num", type(opt).aggregate_num)   # a class default here
+    module = _MX_CONTRIB_MODULE if type(opt).__module__.endswith(".contrib") \
+        else _MX_OPTIMIZER_MODULE
+    return PickledObject.of(module, type(opt).__name__, state)
+
+
+def to_mxnet_states(buf):
+    """MXNet 1.9 ``.states`` bytes (what its ``Updater.get_states`` writes) for states
+    saved by mxtorch's ``Updater.get_states`` (or by MXNet: then a rewrite).
+
+    MXNet loads the result with ``Updater.set_states`` (``Module.load_optimizer_states``):
+    the states dict, or with ``dump_optimizer=True`` the tuple ``(states, optimizer)``,
+    where the optimizer is MXNet's class of the same name with our attributes.
+
+    Parameters
+    ----------
+    buf : bytes
+        Bytes from ``Updater.get_states`` (ours or MXNet's).
+
+    Returns
+    -------
+    bytes
+        A protocol-3 pickle.
+
+    Raises
+    ------
+    FormatError
+        If ``buf`` is not optimizer states.
+    MXNetTypeError
+        If the optimizer holds an attribute MXNet's pickle cannot carry (e.g. a user
+        object): drop it before saving.
+    """
+    states, opt = loads_states(buf)
+    if opt is None:
+        return dumps_mxnet_pickle(dict(states))
+    return dumps_mxnet_pickle((dict(states), mxnet_optimizer_object(opt)))
