@@ -37,6 +37,7 @@ from . import visualization
 from . import visualization as viz
 from . import onnx
 from . import rnn
+from . import models
 from . import module
 from . import module as mod
 from . import test_utils

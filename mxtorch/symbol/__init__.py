@@ -18,3 +18,11 @@ def _install():
 
 
 _install()
+
+
+def __getattr__(name):
+    """``mx.sym.Foo`` for a name that is not here: an MXNet op mxtorch lacks raises
+    MXNetNotImplementedError naming it; any other name AttributeError with suggestions."""
+    from .registry import missing_attribute
+    from . import mxnet_op_names
+    raise missing_attribute("mx.sym", name, mxnet_op_names.SYMBOL_NAMES)

@@ -11,15 +11,23 @@ what it can (unknown shapes are None, unknown dims 0). When it returns None for 
 outputs and every input is known, the outputs are found by running ``forward`` on
 torch's meta device, so most ops only need to say how their parameter shapes follow
 from the data.
+
+Names that are not registered are told apart with MXNet 1.9.1's own op list
+(``mxnet_op_names``): an MXNet op mxtorch lacks raises OperatorNotImplementedError, any
+other name an error with close-match suggestions.
 """
 import ast
+import difflib
 import types
 
 import numpy as np
 
-from ..base import MXNetValueError, MXNetKeyError, MXNetTypeError, np_dtype
+from ..base import MXNetValueError, MXNetTypeError, MXNetNotImplementedError, np_dtype
+from . import mxnet_op_names
 
-__all__ = ["Param", "OpDef", "register", "get_op", "list_ops", "REQUIRED", "HIDDEN_KEYS"]
+__all__ = ["Param", "OpDef", "register", "get_op", "list_ops", "REQUIRED", "HIDDEN_KEYS",
+           "OperatorNotImplementedError", "UnknownOperatorError", "is_mxnet_op",
+           "missing_attribute"]
 
 REQUIRED = object()
 
@@ -212,6 +220,31 @@ class OpDef:
                                      f"its parameters are {sorted(self.params)}")
         return params, hidden
 
+    def check_attrs(self, attrs, node_name, loading=False):
+        """Raise if ``attrs`` holds a key that is neither a parameter of this op nor a hidden
+        ``__key__`` attribute, where MXNet's parameter parser rejects those: when a symbol
+        is built, for ops with parameters; in a file (``loading``), for ops not in
+        MXNet 1.9.1's LENIENT_ATTR_OPS (no parser, or a legacy one)."""
+        if (self.name in mxnet_op_names.LENIENT_ATTR_OPS) if loading else not self.params:
+            return
+        for key in attrs:
+            if key not in self.params and not _is_hidden(key):
+                raise MXNetValueError(
+                    f"node {node_name!r} ({self.name}): unknown attribute {key!r}; the op's "
+                    f"parameters are {sorted(self.params)}, and other attributes must be "
+                    "written as __name__ (e.g. __lr_mult__)")
+
+    def set_input_var_attrs(self, p, inputs):
+        """Give the variables among a node's ``inputs`` (``(node, index)`` pairs, inputs then
+        aux) this op's ``input_attrs`` where they lack them, as MXNet's
+        FSetInputVarAttrOnCompose does (BatchNorm's moving_mean gets ``__init__`` zero)."""
+        if not self.input_attrs:
+            return
+        for name, (src, _) in zip(self.input_names(p) + list(self.aux), inputs):
+            if src.op is None:
+                for key, value in self.input_attrs.get(name, {}).items():
+                    src.attrs.setdefault(key, value)
+
     # ---------------------------------------------------------------- structure
     def input_names(self, p, num_inputs=None):
         if self.variadic:
@@ -236,6 +269,24 @@ class OpDef:
 _REGISTRY = {}
 
 
+class OperatorNotImplementedError(MXNetNotImplementedError, AttributeError):
+    """An operator (or ``mx.sym`` function) of MXNet 1.9.1 that mxtorch does not implement.
+
+    Also an AttributeError, so ``hasattr(mx.sym, name)`` stays False for it.
+    """
+
+
+class UnknownOperatorError(MXNetValueError, KeyError):
+    """A name that is no MXNet operator (a ValueError in a file; a KeyError as a lookup)."""
+
+    def __str__(self):  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+def _is_hidden(key):
+    return len(key) > 4 and key.startswith("__") and key.endswith("__")
+
+
 def register(opdef, aliases=()):
     """Add an OpDef to the registry (under its name and any aliases)."""
     for key in (opdef.name,) + tuple(aliases):
@@ -245,13 +296,83 @@ def register(opdef, aliases=()):
     return opdef
 
 
+def is_mxnet_op(name):
+    """Whether ``name`` is an operator name (or alias) registered in MXNet 1.9.1."""
+    return name in mxnet_op_names.OPS or name in mxnet_op_names.ALIASES
+
+
+def _suggestions(name, candidates):
+    """Up to three close matches of ``name`` among ``candidates`` (case-insensitive;
+    internal ``_names`` only for a name that starts with ``_``)."""
+    by_lower = {}
+    for c in sorted(candidates):
+        if c.startswith("_") and not name.startswith("_"):
+            continue
+        by_lower.setdefault(c.lower(), c)
+    hits = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.75)
+    if not hits:
+        return ""
+    return "; did you mean " + " or ".join(repr(by_lower[h]) for h in hits) + "?"
+
+
+def _public_op_names():
+    names = set(_REGISTRY) | set(mxnet_op_names.OPS) | set(mxnet_op_names.ALIASES)
+    return {n for n in names if not n.startswith("_backward")}
+
+
+def _not_implemented(what):
+    return OperatorNotImplementedError(
+        f"{what} of MXNet {mxnet_op_names.MXNET_VERSION} that mxtorch does not implement "
+        "(issue 4); see mx.sym.list_ops() for the operators mxtorch has")
+
+
 def get_op(name):
-    """The OpDef of an op name; unknown names raise MXNetKeyError."""
+    """The OpDef of an op name (or alias).
+
+    Raises
+    ------
+    OperatorNotImplementedError
+        ``name`` is an MXNet 1.9.1 operator that mxtorch does not implement.
+    UnknownOperatorError
+        ``name`` is no MXNet operator at all (the message suggests close names); a
+        ValueError and a KeyError.
+    """
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise MXNetKeyError(f"operator '{name}' is not supported by mxtorch (yet); "
-                            "see mx.symbol.list_ops() for the available ones") from None
+        pass
+    if is_mxnet_op(name):
+        raise _not_implemented(f"operator {name!r} is an operator") from None
+    raise UnknownOperatorError(f"operator {name!r} is not an MXNet operator"
+                               f"{_suggestions(name, _public_op_names())}") from None
+
+
+def missing_attribute(module, name, mxnet_names):
+    """The error for ``module.name`` missing from an op namespace such as ``mx.sym``.
+
+    Parameters
+    ----------
+    module : str
+        The namespace as users write it (``'mx.sym'``).
+    name : str
+        The attribute asked for.
+    mxnet_names : collection of str
+        The public names of the same MXNet 1.9.1 namespace
+        (``mxnet_op_names.SYMBOL_NAMES``).
+
+    Returns
+    -------
+    AttributeError
+        An OperatorNotImplementedError when MXNet has ``name`` there, otherwise a plain
+        AttributeError suggesting close names. For a module ``__getattr__`` to raise.
+    """
+    if name.startswith("__"):
+        return AttributeError(f"module {module!r} has no attribute {name!r}")
+    if name in mxnet_names:
+        return _not_implemented(f"{module}.{name} is a function")
+    candidates = set(mxnet_names) | {n for n in _REGISTRY if not n.startswith("_")}
+    return AttributeError(f"module {module!r} has no attribute {name!r}: it is not part of "
+                          f"MXNet's API either{_suggestions(name, candidates)}")
 
 
 def list_ops():

@@ -11,25 +11,27 @@ import numpy as np
 import torch
 
 from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, MXNetIndexError,
-                    ShapeError, FormatError, np_dtype, torch_dtype, DTYPE_NP_TO_MX,
-                    DTYPE_MX_TO_NP, numeric_types)
+                    MXNetNotImplementedError, ShapeError, FormatError, np_dtype, torch_dtype,
+                    DTYPE_NP_TO_MX, DTYPE_MX_TO_NP, numeric_types)
 from .. import name as _name
 from ..attribute import AttrScope
-from .registry import get_op, HIDDEN_KEYS, _format
+from .registry import (get_op, HIDDEN_KEYS, _format, OperatorNotImplementedError,
+                       UnknownOperatorError)
+from . import legacy_json
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "make_op_function"]
 
-MXNET_VERSION = 10901
-
-
 class _Node:
-    __slots__ = ("op", "name", "attrs", "inputs", "_p")
+    __slots__ = ("op", "name", "attrs", "inputs", "in_versions", "_p")
 
-    def __init__(self, op, name, attrs, inputs):
+    def __init__(self, op, name, attrs, inputs, in_versions=None):
         self.op = op            # OpDef or None for a variable
         self.name = name
         self.attrs = attrs      # dict str -> str (op params and hidden attributes)
         self.inputs = inputs    # list of (node, output index)
+        # the JSON version field of each input entry when loaded from a file (MXNet writes
+        # back what it read); None: 1 for auxiliary states, 0 otherwise
+        self.in_versions = in_versions
         self._p = None
 
     @property
@@ -230,11 +232,18 @@ class Symbol:
         return ret
 
     def _set_attr(self, **kwargs):
+        """Set string attributes on this symbol's node(s); on an op node a key must be one
+        of the op's parameters or a hidden ``__key__`` (as MXNet's MXSymbolSetAttr)."""
+        attrs = {}
+        for key, value in kwargs.items():
+            if not isinstance(value, str):
+                raise MXNetValueError(f"attribute {key} must be a string, got {value!r}")
+            attrs[f"__{key}__" if key in HIDDEN_KEYS else key] = value
         for node, _ in self._outputs:
-            for key, value in kwargs.items():
-                if not isinstance(value, str):
-                    raise MXNetValueError(f"attribute {key} must be a string, got {value!r}")
-                node.attrs[f"__{key}__" if key in HIDDEN_KEYS else key] = value
+            if node.op is not None:
+                node.op.check_attrs(attrs, node.name)
+        for node, _ in self._outputs:
+            node.attrs.update(attrs)
             node._p = None
 
     # ------------------------------------------------------------------ inference
@@ -406,23 +415,23 @@ class Symbol:
         """The graph in MXNet's JSON layout (nodes, arg_nodes, node_row_ptr, heads, attrs)."""
         nodes = self._topo()
         index = {id(n): i for i, n in enumerate(nodes)}
-        aux = self._aux_ids()
         jnodes, row_ptr = [], [0]
         for n in nodes:
             jn = {"op": "null" if n.op is None else n.op.name, "name": n.name}
             if n.attrs:
                 jn["attrs"] = dict(sorted(n.attrs.items()))
-            auxpos = set(n.aux_positions())
-            jn["inputs"] = [[index[id(s)], k, 1 if p in auxpos else 0]
-                            for p, (s, k) in enumerate(n.inputs)]
+            versions = n.in_versions
+            if versions is None:
+                auxpos = set(n.aux_positions())
+                versions = [1 if p in auxpos else 0 for p in range(len(n.inputs))]
+            jn["inputs"] = [[index[id(s)], k, v] for (s, k), v in zip(n.inputs, versions)]
             jnodes.append(jn)
             row_ptr.append(row_ptr[-1] + n.num_outputs())
-        del aux
         doc = {"nodes": jnodes,
                "arg_nodes": [i for i, n in enumerate(nodes) if n.op is None],
                "node_row_ptr": row_ptr,
                "heads": [[index[id(n)], k, 0] for n, k in self._outputs],
-               "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+               "attrs": {"mxnet_version": ["int", legacy_json.CURRENT_VERSION]}}
         return _dump_json(doc)
 
     def save(self, fname, remove_amp_cast=True):
@@ -448,6 +457,24 @@ class Symbol:
     def __truediv__(self, o): return self._binary(o, "elemwise_div", "_div_scalar", "_div", "_divscalar")
     def __rtruediv__(self, o): return self._binary(o, None, "_rdiv_scalar", None, "_rdivscalar")
     def __neg__(self): return self.__mul__(-1.0)
+
+    # comparisons build graph nodes, as in MXNet: a Symbol is unhashable and has no truth
+    # value (``sym in list`` raises)
+    def _compare(self, other, op):
+        return self._binary(other, op, op + "_scalar", op, op + "_scalar")
+
+    def __eq__(self, o): return self._compare(o, "_equal")
+    def __ne__(self, o): return self._compare(o, "_not_equal")
+    def __gt__(self, o): return self._compare(o, "_greater")
+    def __ge__(self, o): return self._compare(o, "_greater_equal")
+    def __lt__(self, o): return self._compare(o, "_lesser")
+    def __le__(self, o): return self._compare(o, "_lesser_equal")
+    __hash__ = None
+
+    def __bool__(self):
+        raise MXNetNotImplementedError(
+            "Function __bool__ (namely operator \"bool\") is not implemented for Symbol and "
+            "only available in NDArray; a comparison of symbols is a graph node, not a value")
 
     # ------------------------------------------------------------------ binding
     def simple_bind(self, ctx, grad_req="write", type_dict=None, stype_dict=None,
@@ -514,40 +541,77 @@ def _dump_json(obj, indent=0):
 
 
 def load_json(json_str):
-    """A Symbol from MXNet's JSON (any 1.x version, including the old param/attr keys)."""
-    try:
-        doc = json.loads(json_str)
-        jnodes, heads = doc["nodes"], doc["heads"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise FormatError(f"not an MXNet symbol JSON document: {e}") from e
+    """A Symbol from MXNet's symbol JSON, written by any MXNet version (0.8 to 1.9).
+
+    Files of older versions are upgraded as MXNet 1.9.1 does (see legacy_json), so
+    ``load_json(old).tojson()`` is what MXNet 1.9.1 writes after loading the same file.
+
+    Raises
+    ------
+    FormatError
+        The text is not a symbol JSON document, or a node has an unknown or invalid
+        attribute.
+    UnknownOperatorError
+        A node's op is not an MXNet operator (a ValueError; the message suggests names).
+    OperatorNotImplementedError
+        A node uses an MXNet operator that mxtorch does not implement.
+    """
+    records, heads, version = legacy_json.read_document(json_str)
     nodes = []
-    for i, jn in enumerate(jnodes):
-        try:
-            opname, name = jn["op"], jn["name"]
-            attrs = {}
-            for key in ("param", "attr", "attrs"):
-                attrs.update({str(k): str(v) for k, v in (jn.get(key) or {}).items()})
-            inputs = [(nodes[e[0]], int(e[1])) for e in jn.get("inputs", [])]
-        except (KeyError, IndexError, TypeError) as e:
-            raise FormatError(f"symbol JSON: node {i} is malformed ({e})") from e
-        if opname == "null":
-            nodes.append(_Node(None, name, attrs, []))
-            continue
-        op = get_op(opname)
-        node = _Node(op, name, attrs, inputs)
-        node.params  # validate now: a bad attribute names its node at load time
-        nodes.append(node)
+    for rec in records:
+        inputs = [(nodes[i], k) for i, k, _ in rec["inputs"]]
+        versions = [v for _, _, v in rec["inputs"]]
+        nodes.append(_Node(_json_op(rec), rec["name"], rec["attrs"], inputs, versions))
+    outputs = [(nodes[i], k) for i, k, _ in heads]
+    graph = _topo(outputs)
     try:
-        outputs = [(nodes[h[0]], int(h[1])) for h in heads]
-    except (IndexError, TypeError) as e:
-        raise FormatError(f"symbol JSON: bad heads entry ({e})") from e
+        legacy_json.upgrade(graph, version, lambda name, attrs: _Node(None, name, attrs, [], []))
+        for n in graph:
+            if n.op is not None:
+                legacy_json.check_attributes(n, version)
+                n._p = legacy_json.node_params(n)  # a bad attribute names its node at load
+    except MXNetValueError as e:
+        raise FormatError(f"symbol JSON (format of MXNet {legacy_json.version_text(version)}): "
+                          f"{e}") from e
+    for n in graph:
+        _check_entries(f"node {n.name!r}", n.inputs, "input")
+        need = n.op.input_names(n.params) + list(n.op.aux) if n.op is not None else []
+        if len(n.inputs) != len(need):
+            raise FormatError(f"symbol JSON: node {n.name!r} ({n.op.name}) has "
+                              f"{len(n.inputs)} inputs, but the op takes {len(need)} {need}")
+    _check_entries("heads", outputs, "entry")
     return Symbol(outputs)
 
 
+def _json_op(rec):
+    """The OpDef of a JSON node record (None for a variable)."""
+    if rec["op"] == "null":
+        return None
+    try:
+        return get_op(rec["op"])
+    except OperatorNotImplementedError as e:
+        raise OperatorNotImplementedError(f"symbol JSON: node {rec['name']!r}: {e}") from None
+    except UnknownOperatorError as e:
+        raise UnknownOperatorError(f"symbol JSON: node {rec['name']!r}: {e}") from None
+
+
+def _check_entries(where, entries, what):
+    for node, k in entries:
+        if k >= node.num_outputs():
+            raise FormatError(f"symbol JSON: {where}: {what} [{node.name!r}, {k}] asks for "
+                              f"output {k} of a node with {node.num_outputs()} output(s)")
+
+
 def load(fname):
-    """Load a symbol from an MXNet ``-symbol.json`` file."""
-    with open(fname, "r", encoding="utf-8") as f:
-        return load_json(f.read())
+    """Load a symbol from an MXNet ``-symbol.json`` file (see load_json; a file that is not
+    UTF-8 text raises FormatError)."""
+    with open(fname, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{fname}: not a symbol JSON file (not UTF-8 text: {e})") from e
+    return load_json(text)
 
 
 # ---------------------------------------------------------------------- creation
@@ -650,11 +714,12 @@ def _create(opname, args, kwargs, hint=None, name=None, attr=None):
         if key not in names and key not in op.aux:
             raise MXNetTypeError(f"{opname}: unknown input '{key}'; inputs are "
                                  f"{names + list(op.aux)}")
-    name = _name.current().get(name, hint or op.hint)
     scope_attrs = AttrScope.current().get(attr)
     attrs = {f"__{k}__" if k in HIDDEN_KEYS else k: _format(v) for k, v in scope_attrs.items()}
     attrs.update(hidden)
     attrs.update(params)
+    op.check_attrs(attrs, name or opname)
+    name = _name.current().get(name, hint or op.hint)
     inputs = []
     for i, iname in enumerate(list(names) + list(op.aux)):
         if i < len(args):
@@ -662,9 +727,8 @@ def _create(opname, args, kwargs, hint=None, name=None, attr=None):
         elif iname in sym_kwargs:
             inputs.append(_entry(sym_kwargs[iname], opname, iname))
         else:
-            vattrs = dict(attrs)
-            vattrs.update(op.input_attrs.get(iname, {}))
-            inputs.append((_Node(None, f"{name}_{iname}", vattrs, []), 0))
+            inputs.append((_Node(None, f"{name}_{iname}", dict(attrs), []), 0))
+    op.set_input_var_attrs(p, inputs)
     node = _Node(op, name, attrs, inputs)
     node._p = p
     nvis = node.num_visible()
