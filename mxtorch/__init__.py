@@ -27,6 +27,8 @@ from . import lr_scheduler
 from . import optimizer
 from . import optimizer as opt
 from . import callback
+from . import callbacks
+from . import history
 from . import kvstore
 from . import kvstore as kv
 from . import monitor

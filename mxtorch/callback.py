@@ -208,3 +208,11 @@ class LogValidationMetricsCallback:
             return
         for name, value in param.eval_metric.get_name_value():
             logging.info("Epoch[%d] Validation-%s=%f", param.epoch, name, value)
+
+
+# the callbacks beyond MXNet's (mx.callbacks), under mx.callback too
+from .callbacks import (StopTraining, Callback, EarlyStopping, BestCheckpoint,  # noqa: E402
+                        LearningRateLogger, CSVLogger, TensorBoardLogger)
+
+__all__ += ["StopTraining", "Callback", "EarlyStopping", "BestCheckpoint",
+            "LearningRateLogger", "CSVLogger", "TensorBoardLogger"]

@@ -6,7 +6,10 @@ iter_predict written only in terms of the intermediate API (bind, init_params,
 init_optimizer, forward, backward, update, update_metric, get_outputs, prepare).
 Subclasses (Module, BucketingModule, SequentialModule, PythonModule) supply those
 primitives. Call order in fit follows MXNet 1.9.1 exactly (see the reference, 2.1).
+Progress bars live in callbacks/progress.py, the callback protocol (attach/detach,
+StopTraining) in callbacks/base.py, the per-epoch record in history.py.
 """
+import contextlib
 import logging
 import os
 import threading
@@ -21,6 +24,10 @@ from ..ndarray.ndarray import NDArray
 from ..initializer import Uniform
 from ..io import DataBatch, DataIter, NDArrayIter
 from ..callback import BatchEndParam
+from ..callbacks.base import CallbackList, FitCallbacks
+from ..callbacks.module_access import learning_rate_of
+from ..callbacks import progress as _progress
+from ..history import History
 from .fit_params import FitParams
 from ..model import save_params_file, load_params_file
 from .. import snapshot
@@ -29,13 +36,18 @@ from . import checks
 __all__ = ["BaseModule"]
 
 
-def _as_list(obj):
-    """A list of the callbacks (None -> [], one -> [one])."""
-    if obj is None:
-        return []
-    if isinstance(obj, (list, tuple)):
-        return list(obj)
-    return [obj]
+# score(progress=_NESTED): a transient bar under fit's epoch bar
+_NESTED = object()
+
+
+def _metric_names(metric):
+    """The names a metric reports (None when they cannot be known before it has data)."""
+    try:
+        if not isinstance(metric, _metric.EvalMetric):
+            metric = _metric.create(metric)
+        return [name for name, _ in metric.get_name_value()]
+    except Exception:   # a custom metric may not report before its first update
+        return None
 
 
 def _check_input_names(symbol, names, typename, throw):
@@ -82,6 +94,7 @@ class BaseModule:
         # predict() holds it for one batch's forward and output copy, so threads sharing a
         # bound module take turns instead of overwriting each other's inputs and outputs
         self._predict_lock = threading.Lock()
+        self.history = None   # the History of the last fit
 
     # ------------------------------------------------------------------ state checks
     def _require(self, call, binded=True, params=False, optimizer=False):
@@ -102,7 +115,8 @@ class BaseModule:
         self.backward()
 
     def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None,
-              score_end_callback=None, reset=True, epoch=0, sparse_row_id_fn=None):
+              score_end_callback=None, reset=True, epoch=0, sparse_row_id_fn=None,
+              progress=None):
         """Run prediction on ``eval_data`` and evaluate it with ``eval_metric``.
 
         Parameters
@@ -113,18 +127,33 @@ class BaseModule:
         num_batch : int, optional
             Stop after this many batches (default: the whole iterator).
         batch_end_callback, score_end_callback : callable or list, optional
-            Called with a BatchEndParam after each batch / at the end.
+            Called with a BatchEndParam after each batch / at the end. A StopTraining
+            raised by a batch callback ends scoring after that batch.
         reset : bool, default True
             Reset ``eval_data`` first.
         epoch : int, default 0
             Passed to the callbacks.
+        progress : bool or None, default None
+            Show a progress bar (tqdm; batches, samples/s, the running metric). None:
+            when stderr is a terminal.
 
         Returns
         -------
         list of (name, value)
             The metric's local values (padding included, as in MXNet).
+
+        Raises
+        ------
+        StateError
+            Before bind and init_params.
+        MXNetTypeError
+            For a bad ``progress`` or a callback that is not callable.
         """
         self._require("score", params=True)
+        nested = progress is _NESTED
+        show_bar = nested or _progress.enabled(progress, "score")
+        callbacks = CallbackList.of("eval_batch_end", batch_end_callback)
+        end_callbacks = CallbackList.of("eval_end", score_end_callback, callbacks.stop)
         eval_data = self._as_iter(eval_data, "score")
         if reset:
             eval_data.reset()
@@ -132,28 +161,34 @@ class BaseModule:
             eval_metric = _metric.create(eval_metric)
         eval_metric.reset()
         actual_num_batch = 0
-        callbacks = _as_list(batch_end_callback)
-        for nbatch, eval_batch in enumerate(eval_data):
-            if num_batch is not None and nbatch == num_batch:
-                break
-            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
-            self.forward(eval_batch, is_train=False)
-            if isinstance(eval_batch, list):
-                self.update_metric(eval_metric, [eb.label for eb in eval_batch], pre_sliced=True)
-            else:
-                self.update_metric(eval_metric, eval_batch.label)
-            if callbacks:
-                params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
-                                       locals=locals())
-                for cb in callbacks:
-                    cb(params)
-            actual_num_batch += 1
-        if score_end_callback:
-            params = BatchEndParam(epoch=epoch, nbatch=actual_num_batch,
-                                   eval_metric=eval_metric, locals=locals())
-            for cb in _as_list(score_end_callback):
-                cb(params)
-        return eval_metric.get_name_value()
+        with _progress.bar_if(show_bar, "validation" if nested else "score",
+                              lambda: _progress.num_batches(eval_data, num_batch),
+                              leave=not nested) as bar:
+            for nbatch, eval_batch in enumerate(eval_data):
+                if num_batch is not None and nbatch == num_batch:
+                    break
+                self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+                self.forward(eval_batch, is_train=False)
+                if isinstance(eval_batch, list):
+                    self.update_metric(eval_metric, [eb.label for eb in eval_batch],
+                                       pre_sliced=True)
+                else:
+                    self.update_metric(eval_metric, eval_batch.label)
+                if callbacks:
+                    callbacks(BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
+                                            locals=locals()))
+                actual_num_batch += 1
+                if bar is not None:
+                    bar.step(eval_batch, eval_metric)
+                if callbacks.stop.slot == "eval_batch_end":
+                    break
+            if end_callbacks:
+                end_callbacks(BatchEndParam(epoch=epoch, nbatch=actual_num_batch,
+                                            eval_metric=eval_metric, locals=locals()))
+            result = eval_metric.get_name_value()
+            if bar is not None:
+                bar.show(result)
+        return result
 
     def iter_predict(self, eval_data, num_batch=None, reset=True, sparse_row_id_fn=None):
         """Yield ``(outputs, nbatch, batch)`` per batch; outputs have padding removed."""
@@ -171,7 +206,7 @@ class BaseModule:
             yield outputs, nbatch, eval_batch
 
     def predict(self, eval_data, num_batch=None, merge_batches=True, reset=True,
-                always_output_list=False, sparse_row_id_fn=None):
+                always_output_list=False, sparse_row_id_fn=None, progress=None):
         """Run prediction and collect the outputs.
 
         Several threads may call ``predict`` on one bound module: each batch's forward and
@@ -190,12 +225,24 @@ class BaseModule:
         reset : bool, default True
         always_output_list : bool, default False
             Return a list even for a single output.
+        progress : bool or None, default None
+            Show a progress bar over the batches of a DataIter (tqdm). None: when stderr
+            is a terminal.
 
         Returns
         -------
         NDArray, list of NDArray, or (merge_batches=False) a list per batch of lists.
+
+        Raises
+        ------
+        StateError
+            Before bind and init_params.
+        MXNetValueError
+            For ``eval_data`` of another type, or batches with different numbers of
+            outputs to merge.
         """
         self._require("predict", params=True)
+        show_bar = _progress.enabled(progress, "predict")
         if isinstance(eval_data, (NDArray, np.ndarray)):
             if isinstance(eval_data, np.ndarray):
                 eval_data = nd.array(eval_data)
@@ -208,15 +255,19 @@ class BaseModule:
         if reset:
             eval_data.reset()
         output_list = []
-        for nbatch, eval_batch in enumerate(eval_data):
-            if num_batch is not None and nbatch == num_batch:
-                break
-            pad = eval_batch.pad or 0
-            with self._predict_lock:
-                self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
-                self.forward(eval_batch, is_train=False)
-                output_list.append([out[0:out.shape[0] - pad].copy()
-                                    for out in self.get_outputs()])
+        with _progress.bar_if(show_bar, "predict",
+                              lambda: _progress.num_batches(eval_data, num_batch)) as bar:
+            for nbatch, eval_batch in enumerate(eval_data):
+                if num_batch is not None and nbatch == num_batch:
+                    break
+                pad = eval_batch.pad or 0
+                with self._predict_lock:
+                    self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
+                    self.forward(eval_batch, is_train=False)
+                    output_list.append([out[0:out.shape[0] - pad].copy()
+                                        for out in self.get_outputs()])
+                if bar is not None:
+                    bar.step(eval_batch)
         if not output_list:
             return output_list
         if merge_batches:
@@ -247,7 +298,8 @@ class BaseModule:
             eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
             aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
             begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
-            sparse_row_id_fn=None, fit_params=None, resume=None, check_nan=False):
+            sparse_row_id_fn=None, fit_params=None, resume=None, check_nan=False,
+            progress=None):
         """Train the module parameters.
 
         Parameters
@@ -291,13 +343,35 @@ class BaseModule:
             data or labels and SoftmaxOutput labels outside the classes are refused before
             the forward pass, NaN/Inf in the outputs or gradients before the update; the
             error names the first bad array, element and batch.
+        progress : bool or None, default None
+            (not in MXNet) A tqdm bar per epoch (batches, samples/s, the running training
+            metric, then the validation values) on stderr. None: when stderr is a
+            terminal. MXNet's log lines are logged either way; the metric is read for the
+            bar only when it is redrawn (at most every
+            ``mx.callbacks.progress.REFRESH_SECONDS``).
+
+        Returns
+        -------
+        History
+            Per-epoch training and validation values, time and learning rate (also kept
+            as ``module.history``). MXNet's fit returns None.
+
+        Notes
+        -----
+        Functions are called as in MXNet. ``mx.callback.Callback`` objects (EarlyStopping,
+        BestCheckpoint, CSVLogger, TensorBoardLogger, LearningRateLogger) are attached
+        to this module before the first epoch and detached when fit ends (see
+        ``mxtorch.callbacks.base``). Any callback may raise ``mx.callback.StopTraining``
+        to end fit cleanly; fit then returns normally.
 
         Raises
         ------
         MXNetValueError
-            When ``num_epoch`` is None.
+            When ``num_epoch`` is None, or a callback object is passed in a slot it does
+            not support.
         MXNetTypeError
-            When ``fit_params`` is not a FitParams, or ``resume`` not a path prefix.
+            When ``fit_params`` is not a FitParams, ``resume`` not a path prefix,
+            ``progress`` not None or a bool, or a callback not callable.
         MXNetNotImplementedError
             When ``resume`` is given to a module kind that cannot save its optimizer states.
         """
@@ -319,6 +393,41 @@ class BaseModule:
                     f"fit(resume=...) is not available for {type(self).__name__} yet (issue 9); "
                     "use mx.mod.Module, or epoch_end_callback=mx.callback.module_checkpoint")
             resume = os.fspath(resume)
+        show_bar = _progress.enabled(progress, "fit")
+        callbacks = FitCallbacks(batch_end_callback, epoch_end_callback,
+                                  eval_batch_end_callback, eval_end_callback,
+                                  self._record_validation)
+        if validation_metric is None:
+            validation_metric = eval_metric
+        if not isinstance(eval_metric, _metric.EvalMetric):
+            eval_metric = _metric.create(eval_metric)
+        found = snapshot.latest_snapshot(resume) if resume is not None else None
+        self.history = History(begin_epoch if found is None else found,
+                               train_names=_metric_names(eval_metric),
+                               validation_names=(_metric_names(validation_metric)
+                                                 if eval_data else None),
+                               has_validation=bool(eval_data))
+        callbacks.attach(self)
+        error = None
+        try:
+            self._fit(train_data, eval_data, eval_metric, callbacks, kvstore, optimizer,
+                      optimizer_params, initializer, arg_params, aux_params, allow_missing,
+                      force_rebind, force_init, begin_epoch, num_epoch, validation_metric,
+                      monitor, sparse_row_id_fn, resume, found, check_nan, show_bar)
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            callbacks.detach(self, error)
+        return self.history
+
+    def _fit(self, train_data, eval_data, eval_metric, callbacks, kvstore, optimizer,
+             optimizer_params, initializer, arg_params, aux_params, allow_missing,
+             force_rebind, force_init, begin_epoch, num_epoch, validation_metric, monitor,
+             sparse_row_id_fn, resume, found, check_nan, show_bar):
+        """fit's body in MXNet's call order (fit checked the arguments and attached the
+        callbacks); the BatchEndParam locals hold MXNet's names (self, data_batch,
+        eval_metric, epoch, nbatch, train_data, eval_data, ...)."""
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
                   for_training=True, force_rebind=force_rebind)
         if monitor is not None:
@@ -327,81 +436,100 @@ class BaseModule:
                          allow_missing=allow_missing, force_init=force_init)
         self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
                             optimizer_params=optimizer_params)
-        if validation_metric is None:
-            validation_metric = eval_metric
-        if not isinstance(eval_metric, _metric.EvalMetric):
-            eval_metric = _metric.create(eval_metric)
-        batch_callbacks = _as_list(batch_end_callback)
-        epoch_callbacks = _as_list(epoch_end_callback)
-        if resume is not None:
-            found = snapshot.latest_snapshot(resume)
-            if found is not None:
-                begin_epoch = snapshot.load_snapshot(self, resume, found, train_data)
-                train_data.reset()
-                self.logger.info("Resumed from snapshot %s-%04d", resume, found)
-
-        for epoch in range(begin_epoch, num_epoch):
-            tic = time.time()
-            eval_metric.reset()
-            nbatch = 0
-            data_iter = iter(train_data)
-            end_of_batch = False
-            try:
-                next_data_batch = next(data_iter)
-            except StopIteration:
-                raise MXNetValueError(f"fit: train_data yielded no batch in epoch {epoch}; check "
-                                      "that it is not empty and that batch_size <= its size "
-                                      "(or use last_batch_handle='pad')") from None
-            while not end_of_batch:
-                data_batch = next_data_batch
-                if monitor is not None:
-                    monitor.tic()
-                if check_nan:
-                    checks.check_batch(self, data_batch, epoch, nbatch)
-                self.forward_backward(data_batch)
-                if check_nan:
-                    checks.check_step(self, epoch, nbatch)
-                self.update()
-                if isinstance(data_batch, list):
-                    self.update_metric(eval_metric, [db.label for db in data_batch],
-                                       pre_sliced=True)
-                else:
-                    self.update_metric(eval_metric, data_batch.label)
-                try:
-                    next_data_batch = next(data_iter)
-                    self.prepare(next_data_batch, sparse_row_id_fn=sparse_row_id_fn)
-                except StopIteration:
-                    end_of_batch = True
-                if monitor is not None:
-                    monitor.toc_print()
-                if end_of_batch:
-                    eval_name_vals = eval_metric.get_global_name_value()
-                if batch_callbacks:
-                    params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
-                                           locals=locals())
-                    for cb in batch_callbacks:
-                        cb(params)
-                nbatch += 1
-
-            for name, val in eval_name_vals:
-                self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
-            toc = time.time()
-            self.logger.info("Epoch[%d] Time cost=%.3f", epoch, (toc - tic))
-
-            arg_params, aux_params = self.get_params()
-            self.set_params(arg_params, aux_params)
-            for cb in epoch_callbacks:
-                cb(epoch, self.symbol, arg_params, aux_params)
-
-            if eval_data:
-                res = self.score(eval_data, validation_metric,
-                                 score_end_callback=eval_end_callback,
-                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
-                for name, val in res:
-                    self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
-            if resume is not None:
-                snapshot.save_snapshot(self, resume, epoch + 1, train_data)
+        if found is not None:
+            begin_epoch = snapshot.load_snapshot(self, resume, found, train_data)
             train_data.reset()
+            self.logger.info("Resumed from snapshot %s-%04d", resume, found)
+        batch_callbacks, stop = callbacks.batch_end, callbacks.stop
+        total = _progress.num_batches(train_data) if show_bar else None
+
+        with _progress.redirect_logging() if show_bar else contextlib.nullcontext():
+            for epoch in range(begin_epoch, num_epoch):
+                with _progress.bar_if(show_bar, f"Epoch[{epoch}]", total) as bar:
+                    tic = time.time()
+                    eval_metric.reset()
+                    nbatch = 0
+                    data_iter = iter(train_data)
+                    end_of_batch = False
+                    try:
+                        next_data_batch = next(data_iter)
+                    except StopIteration:
+                        raise MXNetValueError(
+                            f"fit: train_data yielded no batch in epoch {epoch}; check that it "
+                            "is not empty and that batch_size <= its size (or use "
+                            "last_batch_handle='pad')") from None
+                    while not end_of_batch:
+                        data_batch = next_data_batch
+                        if monitor is not None:
+                            monitor.tic()
+                        if check_nan:
+                            checks.check_batch(self, data_batch, epoch, nbatch)
+                        self.forward_backward(data_batch)
+                        if check_nan:
+                            checks.check_step(self, epoch, nbatch)
+                        self.update()
+                        if isinstance(data_batch, list):
+                            self.update_metric(eval_metric, [db.label for db in data_batch],
+                                               pre_sliced=True)
+                        else:
+                            self.update_metric(eval_metric, data_batch.label)
+                        try:
+                            next_data_batch = next(data_iter)
+                            self.prepare(next_data_batch, sparse_row_id_fn=sparse_row_id_fn)
+                        except StopIteration:
+                            end_of_batch = True
+                        if monitor is not None:
+                            monitor.toc_print()
+                        if end_of_batch:
+                            eval_name_vals = eval_metric.get_global_name_value()
+                        if batch_callbacks:
+                            batch_callbacks(BatchEndParam(epoch=epoch, nbatch=nbatch,
+                                                          eval_metric=eval_metric,
+                                                          locals=locals()))
+                        nbatch += 1
+                        if bar is not None:
+                            bar.step(data_batch, read=eval_metric.get_global_name_value)
+                        if stop.requested and not end_of_batch:
+                            eval_name_vals = eval_metric.get_global_name_value()
+                            break
+
+                    for name, val in eval_name_vals:
+                        self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
+                    toc = time.time()
+                    self.logger.info("Epoch[%d] Time cost=%.3f", epoch, (toc - tic))
+                    self.history.record_train(epoch, eval_name_vals, toc - tic,
+                                              learning_rate_of(self))
+                    if bar is not None:
+                        bar.show(eval_name_vals, keep=True)
+
+                    arg_params, aux_params = self.get_params()
+                    self.set_params(arg_params, aux_params)
+                    callbacks.epoch_end(epoch, self.symbol, arg_params, aux_params)
+
+                    if eval_data:
+                        res = self.score(eval_data, validation_metric,
+                                         score_end_callback=callbacks.eval_end,
+                                         batch_end_callback=callbacks.eval_batch_end,
+                                         epoch=epoch,
+                                         progress=_NESTED if bar is not None else False)
+                        for name, val in res:
+                            self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
+                        if bar is not None:
+                            bar.show([("val_" + name, val) for name, val in res])
+                if resume is not None and end_of_batch:     # not for an epoch cut short
+                    snapshot.save_snapshot(self, resume, epoch + 1, train_data)
+                train_data.reset()
+                if stop.requested:
+                    self.history.stop_reason, self.history.stopped_epoch = stop.reason, epoch
+                    self.logger.info("Epoch[%d] Training stopped (%s_callback): %s", epoch,
+                                     stop.slot, stop.reason)
+                    break
+                total = nbatch
+
+    def _record_validation(self, param):
+        """The first eval-end callback of fit: puts the validation values in the history
+        before the user's eval-end callbacks run."""
+        self.history.record_validation(param.epoch, param.eval_metric.get_name_value())
 
     # ------------------------------------------------------------------ symbol / shapes
     @property

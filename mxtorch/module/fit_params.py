@@ -13,7 +13,8 @@ __all__ = ["FitParams"]
 _FIELDS = ("eval_metric", "epoch_end_callback", "batch_end_callback", "kvstore", "optimizer",
            "optimizer_params", "eval_end_callback", "eval_batch_end_callback", "initializer",
            "arg_params", "aux_params", "allow_missing", "force_rebind", "force_init",
-           "begin_epoch", "num_epoch", "validation_metric", "monitor", "sparse_row_id_fn")
+           "begin_epoch", "num_epoch", "validation_metric", "monitor", "sparse_row_id_fn",
+           "resume", "check_nan", "progress")
 
 
 class FitParams:
