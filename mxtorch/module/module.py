@@ -610,6 +610,69 @@ class Module(BaseModule):
             warnings.warn("Parameters are not updated in the KVStore. No need to call "
                           "sparse_row_id_fn.", stacklevel=2)
 
+    # ------------------------------------------------------------------ export (issue 8)
+    def to_torch(self):
+        """The symbol with the current parameters as a plain ``torch.nn.Module``
+        (``mxtorch.export.SymbolNet``), in ``eval()`` mode.
+
+        Its inputs are ``data_names`` (then ``state_names``), positional; labels may be
+        given by name. In eval mode it computes what ``predict`` computes; call
+        ``.train()`` to run the training graph (``fixed_param_names`` get
+        ``requires_grad=False``). The parameters are copies: training the returned module
+        does not change this one.
+
+        Raises
+        ------
+        StateError
+            Parameters are not initialized (bind and init_params first).
+        """
+        from ..export import SymbolNet
+        self._require("to_torch", binded=False, params=True)
+        arg_params, aux_params = self.get_params()
+        return SymbolNet(self._symbol, arg_params, aux_params,
+                         input_names=self._data_names + self._state_names,
+                         label_names=self._label_names,
+                         fixed_param_names=self._fixed_param_names).eval()
+
+    def export_onnx(self, path, in_shapes=None, in_types=None, dynamic=False,
+                    dynamic_input_shapes=None, opset_version=None, verbose=False):
+        """Write the module for inference as an ONNX file (through ``to_torch`` and
+        torch.onnx; see ``mx.onnx.export_model``).
+
+        Parameters
+        ----------
+        path : str
+        in_shapes : list of tuple, optional
+            Default: the bound ``data_shapes`` (then the states' shapes).
+        in_types : dtype or list of dtype, optional
+            Default: the bound ``data_shapes`` dtypes.
+        dynamic, dynamic_input_shapes, opset_version, verbose
+            As in ``mx.onnx.export_model``.
+
+        Returns
+        -------
+        str
+            ``path``.
+
+        Raises
+        ------
+        StateError
+            Not bound, or parameters not initialized.
+        """
+        from ..onnx import export_net
+        self._require("export_onnx", params=True)
+        net = self.to_torch()
+        if in_shapes is None or in_types is None:
+            descs = {d.name: d for d in self._data_shapes}
+            arg_arrays = self._exec_group.execs[0].arg_dict
+            bound = [(tuple(descs[n].shape), descs[n].dtype) if n in descs else
+                     (arg_arrays[n].shape, arg_arrays[n].dtype) for n in net.input_names]
+            in_shapes = [s for s, _ in bound] if in_shapes is None else in_shapes
+            in_types = [t for _, t in bound] if in_types is None else in_types
+        return export_net(net, path, in_shapes, in_types, dynamic=dynamic,
+                          dynamic_input_shapes=dynamic_input_shapes,
+                          opset_version=opset_version, verbose=verbose)
+
 
 def _zeros_like_cpu(arr):
     return NDArray(torch.zeros(arr.shape, dtype=arr._data.dtype), cpu())

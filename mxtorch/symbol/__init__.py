@@ -1,20 +1,35 @@
 """``mx.sym`` / ``mx.symbol``: the Symbol graph and one creation function per
 registered operator (``mx.sym.FullyConnected``, ``mx.sym.flatten``, ...)."""
+import types as _types
+
 from . import ops as _ops  # noqa: F401  (registers the operators)
 from .registry import list_ops, get_op
 from .symbol import Symbol, Variable, var, Group, load, load_json, make_op_function
-from .ops.array import zeros, ones, full
+from .ops.array import zeros, ones, full, arange
+from .ops.elemwise import maximum, minimum, pow, power, hypot
+from .ops import linalg as _linalg_ops
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "list_ops", "zeros",
-           "ones", "full"]
+           "ones", "full", "arange", "maximum", "minimum", "pow", "power", "hypot", "linalg"]
+
+#: ``mx.sym.linalg.gemm2`` etc. (MXNet's ``_linalg_*`` ops under their short names)
+linalg = _types.ModuleType("mxtorch.symbol.linalg", "mx.sym.linalg: MXNet's _linalg_* ops.")
+for _short in ("gemm", "gemm2", "potrf", "potri", "trmm", "trsm", "syrk", "sumlogdiag",
+               "extractdiag", "makediag", "inverse", "det", "slogdet", "extracttrian",
+               "maketrian"):
+    setattr(linalg, _short, getattr(_linalg_ops, _short))
+#: ``mx.sym._internal.<op>``: every registered op by its own name, as MXNet's _internal
+_internal = _types.ModuleType("mxtorch.symbol._internal", "Every op by its registered name.")
 
 
 def _install():
     g = globals()
     for opname in list_ops():
-        if opname not in g:
-            g[opname] = make_op_function(opname, hint=opname.lower())
+        fn = g.get(opname)
+        if fn is None:
+            fn = g[opname] = make_op_function(opname, hint=opname.lower())
             __all__.append(opname)
+        setattr(_internal, opname, fn)
 
 
 _install()

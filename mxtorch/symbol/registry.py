@@ -207,10 +207,9 @@ class OpDef:
         params, hidden = {}, {}
         for key, value in kwargs.items():
             if key in self.params:
-                # as MXNet, None means "not given", except for a required parameter that
-                # takes None (slice_axis end=None is written as 'None')
-                if value is not None or self.params[key].default is REQUIRED:
-                    params[key] = _format(value)
+                # as MXNet's generated functions, a parameter given as None is written as
+                # 'None' (argsort(axis=None) sorts the flattened array)
+                params[key] = _format(value)
             elif key in HIDDEN_KEYS:
                 hidden[f"__{key}__"] = _format(value)
             elif key.startswith("__") and key.endswith("__"):

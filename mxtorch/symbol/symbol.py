@@ -457,6 +457,11 @@ class Symbol:
     def __truediv__(self, o): return self._binary(o, "elemwise_div", "_div_scalar", "_div", "_divscalar")
     def __rtruediv__(self, o): return self._binary(o, None, "_rdiv_scalar", None, "_rdivscalar")
     def __neg__(self): return self.__mul__(-1.0)
+    def __pow__(self, o): return self._binary(o, "_power", "_power_scalar", "_power", "_powerscalar")
+    def __rpow__(self, o): return self._binary(o, None, "_rpower_scalar", None, "_rpower_scalar")
+    def __mod__(self, o): return self._binary(o, "_mod", "_mod_scalar", "_mod", "_modscalar")
+    def __rmod__(self, o): return self._binary(o, None, "_rmod_scalar", None, "_rmodscalar")
+    def __abs__(self): return _create("abs", [self], {}, hint="abs")
 
     # comparisons build graph nodes, as in MXNet: a Symbol is unhashable and has no truth
     # value (``sym in list`` raises)

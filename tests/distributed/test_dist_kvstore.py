@@ -4,6 +4,7 @@ with two workers at batch B/2 equal to one worker at batch B (1e-5), and a dead 
 ending the other's run with a clear error in bounded time."""
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -73,14 +74,27 @@ def test_bucketing_two_workers_equal_one_worker(two_workers):
             np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
 
 
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_dead_worker_ends_the_other_with_a_clear_error(tmp_path):
+    """Two workers started without torchrun's agent (which would tear rank 0 down itself):
+    rank 1 exits abruptly, rank 0 must stop with the store's error, not hang."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MXTORCH_KVSTORE_TIMEOUT="20", WORLD_SIZE="2",
+               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
     start = time.time()
-    proc = _torchrun(tmp_path, "die", timeout=120, env={"MXTORCH_KVSTORE_TIMEOUT": "20"})
+    procs = [subprocess.Popen([sys.executable, WORKER, str(tmp_path), "die"], cwd=ROOT,
+                              env=dict(env, RANK=str(r), LOCAL_RANK=str(r)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in (0, 1)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
     elapsed = time.time() - start
-    assert proc.returncode != 0
+    assert procs[1].returncode == 3 and procs[0].returncode != 0, outs
     assert elapsed < 60, f"took {elapsed:.0f} s"
-    text = proc.stdout + proc.stderr
-    assert "across 2 workers failed on rank 0" in text, text[-3000:]
+    assert "across 2 workers failed on rank 0" in outs[0], outs[0][-3000:]
 
 
 def test_two_bit_compression_converges_like_uncompressed(tmp_path):

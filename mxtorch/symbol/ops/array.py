@@ -1,7 +1,8 @@
 """Array manipulation ops that recurrent models need: SliceChannel/split, expand_dims,
 transpose, swapaxes, slice_axis, slice, stack, tile, repeat, squeeze, reverse, where,
 broadcast_to/like/axis, Cast, zeros_like/ones_like, the Sequence* ops, and the input-less
-``_zeros``/``_ones``/``_full`` (with ``zeros``/``ones``/``full`` creation functions).
+``_zeros``/``_ones``/``_full``/``_arange`` (with ``zeros``/``ones``/``full``/``arange``
+creation functions).
 
 Input-less ops cannot see a device or an input shape when they run: their dims that are 0
 (unknown, e.g. the batch of ``zeros(shape=(0, H))``) are filled by shape inference from the
@@ -218,6 +219,8 @@ register(OpDef("squeeze", _squeeze_forward, params={"axis": Param("shape_or_none
 
 
 def _reverse_forward(p, is_train, data):
+    """Negative axes count from the end (MXNet 1.9.1 fails on them in reverse/flip and
+    broadcast_axis; they work here)."""
     return torch.flip(data, dims=[a % data.dim() for a in p.axis])
 
 
@@ -376,6 +379,68 @@ def full(shape, val, dtype=None, **kwargs):
                    hint="_full", name=name, attr=attr)
 
 
+# ------------------------------------------------------------------ arange
+def _arange_length(p):
+    if p.stop is None:
+        start, stop = 0.0, p.start
+    else:
+        start, stop = p.start, p.stop
+    if p.step == 0:
+        raise MXNetValueError("arange: step must not be 0")
+    return start, max(int(np.ceil((stop - start) / p.step)), 0) * p.repeat
+
+
+def _arange_forward(p, is_train):
+    """``start + i * step`` computed in the output dtype, as MXNet's range kernel."""
+    start, n = _arange_length(p)
+    dtype = torch_dtype(p.dtype)
+    step = p.step
+    if not dtype.is_floating_point:
+        start, step = int(start), int(step)
+    idx = torch.arange(n // p.repeat, device=getattr(p, "device", None)).to(dtype)
+    return (idx * step + start).repeat_interleave(p.repeat)
+
+
+def _arange_shape(p, ins, outs):
+    if p.infer_range:  # the length comes from the graph
+        return ins, [outs[0] if outs[0] is not None else (0,)]
+    return ins, [(_arange_length(p)[1],)]
+
+
+def _arange_bind_params(p, out_shapes, device):
+    """With infer_range, ``stop`` follows the length the graph gives the output."""
+    q = types.SimpleNamespace(**vars(p))
+    q.device = device
+    if p.infer_range:
+        shape = out_shapes[0] if out_shapes else None
+        if not shape or 0 in shape:
+            raise ShapeError("arange(infer_range=True): the graph does not decide the output "
+                             "length; use it where its shape follows from other inputs or "
+                             "give stop")
+        q.stop = p.start + p.step * (shape[0] // p.repeat)
+    return q
+
+
+register(OpDef("_arange", _arange_forward, inputs=(),
+               params={"start": Param("float"), "stop": Param("float_or_none", None),
+                       "step": Param("float", 1.0), "repeat": Param("int", 1),
+                       "infer_range": Param("bool", False), "ctx": Param("str", ""),
+                       "dtype": Param("dtype", "float32")},
+               infer_shape=_arange_shape, infer_type=_const_type,
+               bind_params=_arange_bind_params))
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, dtype=None):
+    """MXNet's ``mx.sym.arange``: ``start, start + step, ...`` below ``stop`` (``range(start)``
+    when stop is None), each value ``repeat`` times. With ``infer_range=True`` the length
+    comes from the graph (stop is ignored)."""
+    from ..symbol import _create
+    return _create("_arange", [], dict(start=start, stop=stop,
+                                       step=step, repeat=repeat, infer_range=infer_range,
+                                       dtype=dtype or np.float32),  # all written, as MXNet
+                   hint="_arange", name=name)
+
+
 # ------------------------------------------------------------------ Sequence* ops
 def _seq_inputs(p):
     return ("data", "sequence_length") if p.use_sequence_length else ("data",)
@@ -425,6 +490,8 @@ register(OpDef("SequenceLast", _seq_last_forward, inputs=_seq_inputs,
 
 
 def _seq_reverse_forward(p, is_train, data, sequence_length=None):
+    """Reverse the first ``sequence_length[n]`` steps of each sequence. MXNet 1.9.1 accepts
+    axis=0 only; axis=1 (batch-major) is an extension here."""
     _check_axis(p, "SequenceReverse")
     if not p.use_sequence_length:
         return torch.flip(data, dims=[p.axis])

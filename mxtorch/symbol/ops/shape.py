@@ -1,4 +1,6 @@
-"""Shape ops: Flatten, Reshape (MXNet's 0/-1/-2/-3/-4 codes and reverse), Concat."""
+"""Shape ops: Flatten, Reshape (MXNet's 0/-1/-2/-3/-4 codes and reverse), Concat, slice_like,
+diag, depth_to_space/space_to_depth and shape_array/size_array."""
+import numpy as np
 import torch
 
 from ..registry import OpDef, Param, register
@@ -108,3 +110,68 @@ def _concat_shape(p, ins, outs):
 register(OpDef("Concat", lambda p, is_train, *args: torch.cat(args, dim=p.dim),
                params={"num_args": Param("int"), "dim": Param("int", 1)},
                variadic="num_args", infer_shape=_concat_shape), aliases=["concat"])
+
+
+def _slice_like_forward(p, is_train, data, shape_like):
+    axes = [a % data.dim() for a in p.axes] if p.axes else range(shape_like.dim())
+    for a in axes:
+        if shape_like.shape[a] > data.shape[a]:
+            raise ValueError(f"slice_like: shape_like dim {a} ({shape_like.shape[a]}) is larger "
+                             f"than data's ({data.shape[a]})")
+        data = data.narrow(a, 0, shape_like.shape[a])
+    return data
+
+
+register(OpDef("slice_like", _slice_like_forward, inputs=("data", "shape_like"),
+               params={"axes": Param("shape", ())}))
+
+
+def _diag_forward(p, is_train, data):
+    if data.dim() == 1:
+        return torch.diag(data, p.k)
+    return torch.diagonal(data, p.k, p.axis1, p.axis2)
+
+
+register(OpDef("diag", _diag_forward, params={"k": Param("int", 0), "axis1": Param("int", 0),
+                                              "axis2": Param("int", 1)}))
+
+
+def _depth_to_space_forward(p, is_train, data):
+    """(N, C, H, W) -> (N, C / b^2, H b, W b), channel blocks taken depth first (DCR, as
+    MXNet; torch's pixel_shuffle is CRD)."""
+    n, c, h, w = data.shape
+    b = p.block_size
+    if c % (b * b):
+        raise ValueError(f"depth_to_space: {c} channels are not divisible by block_size^2="
+                         f"{b * b}")
+    x = data.reshape(n, b, b, c // (b * b), h, w).permute(0, 3, 4, 1, 5, 2)
+    return x.reshape(n, c // (b * b), h * b, w * b)
+
+
+def _space_to_depth_forward(p, is_train, data):
+    """The inverse of depth_to_space: (N, C, H, W) -> (N, C b^2, H / b, W / b)."""
+    n, c, h, w = data.shape
+    b = p.block_size
+    if h % b or w % b:
+        raise ValueError(f"space_to_depth: height {h} and width {w} must be divisible by "
+                         f"block_size={b}")
+    x = data.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
+    return x.reshape(n, c * b * b, h // b, w // b)
+
+
+register(OpDef("depth_to_space", _depth_to_space_forward,
+               params={"block_size": Param("int")}))
+register(OpDef("space_to_depth", _space_to_depth_forward,
+               params={"block_size": Param("int")}))
+
+
+def _int64_type(p, in_types):
+    return in_types, [np.dtype(np.int64)]
+
+
+register(OpDef("shape_array", lambda p, is_train, data: torch.tensor(
+    data.shape, dtype=torch.int64, device=data.device), infer_type=_int64_type,
+               infer_shape=lambda p, ins, outs: (ins, [(len(ins[0]),)]) if ins[0] else (ins, outs)))
+register(OpDef("size_array", lambda p, is_train, data: torch.tensor(
+    [data.numel()], dtype=torch.int64, device=data.device), infer_type=_int64_type,
+               infer_shape=lambda p, ins, outs: (ins, [(1,)])))
