@@ -5,3 +5,16 @@ from .ops import *  # noqa: F401,F403
 from . import ops
 from .serialize import save, load, load_frombuffer
 from . import random
+
+
+def __getattr__(name):
+    """``mx.nd.<Op>`` for every registered operator not defined above (created on first
+    use, see :mod:`mxtorch.ndarray.op_call`); an MXNet function mxtorch lacks raises
+    MXNetNotImplementedError naming it, any other name AttributeError."""
+    from ..symbol.registry import list_ops, missing_attribute
+    from ..symbol import mxnet_op_names
+    if name in list_ops():
+        from .op_call import make_nd_function
+        fn = globals()[name] = make_nd_function(name)
+        return fn
+    raise missing_attribute("mx.nd", name, mxnet_op_names.NDARRAY_NAMES)

@@ -368,15 +368,14 @@ def from_numpy(a, zero_copy=False):
 def array(source_array, ctx=None, dtype=None):
     """An NDArray copied from ``source_array`` (array-like, NDArray or tensor).
 
-    ``dtype`` defaults to the source's dtype for an NDArray/numpy array, else float32
-    (as MXNet does for Python lists).
+    ``dtype`` defaults to the source's dtype for an NDArray (and a torch tensor), else
+    float32: as MXNet 1.9.1, a numpy array of any dtype (float64, int64, ...) becomes
+    float32 unless ``dtype`` says otherwise.
     """
     if dtype is None:
         if isinstance(source_array, NDArray):
             dtype = source_array._data.dtype
         elif isinstance(source_array, torch.Tensor):
-            dtype = source_array.dtype
-        elif isinstance(source_array, np.ndarray):
             dtype = source_array.dtype
         else:
             dtype = np.float32
