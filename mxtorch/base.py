@@ -10,7 +10,8 @@ import torch
 __all__ = ["MXNetError", "MXNetValueError", "MXNetTypeError", "MXNetRuntimeError",
            "MXNetKeyError", "MXNetIndexError", "MXNetNotImplementedError", "StateError",
            "ShapeError", "FormatError", "numeric_types", "integer_types", "string_types",
-           "np_dtype", "torch_dtype", "DTYPE_NP_TO_MX", "DTYPE_MX_TO_NP"]
+           "np_dtype", "torch_dtype", "DTYPE_NP_TO_MX", "DTYPE_MX_TO_NP",
+           "OptionalDependencyError"]
 
 
 class MXNetError(Exception):
@@ -51,6 +52,11 @@ class StateError(MXNetError, AssertionError, RuntimeError):
 
 class ShapeError(MXNetValueError):
     """A shape that does not fit, or that cannot be inferred."""
+
+
+class OptionalDependencyError(MXNetError, ImportError):
+    """A feature needs a package that is not installed (the message says which and how to
+    install it)."""
 
 
 class FormatError(MXNetValueError):

@@ -9,7 +9,7 @@ import json
 import re
 import warnings
 
-from .base import MXNetTypeError, MXNetValueError
+from .base import MXNetTypeError, MXNetValueError, OptionalDependencyError
 from .symbol import Symbol
 
 __all__ = ["print_summary", "plot_network"]
@@ -240,8 +240,9 @@ def plot_network(symbol, title="plot", save_format="pdf", shape=None, dtype=None
 
     Raises
     ------
-    ImportError
-        The graphviz Python package is not installed (``pip install graphviz``).
+    OptionalDependencyError
+        The graphviz Python package is not installed (``pip install graphviz``); an
+        ImportError.
     MXNetTypeError
         ``symbol`` is not a Symbol.
     MXNetValueError
@@ -250,8 +251,9 @@ def plot_network(symbol, title="plot", save_format="pdf", shape=None, dtype=None
     try:
         from graphviz import Digraph
     except ImportError as e:
-        raise ImportError("Draw network requires graphviz library: pip install graphviz "
-                          "(and the graphviz 'dot' program to render files)") from e
+        raise OptionalDependencyError(
+            "Draw network requires graphviz library: pip install graphviz (and the graphviz "
+            "'dot' program to render files)") from e
     _check_symbol(symbol, "plot_network")
     shape_dict = _output_shapes(symbol, shape, "shape", "plot_network") \
         if shape is not None else None

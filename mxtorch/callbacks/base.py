@@ -24,7 +24,7 @@ record already holds the epoch's training values, time and learning rate when th
 epoch-end callbacks run, and its validation values when the eval-end callbacks run.
 Plain functions keep MXNet's convention and are called as ``cb(...)``.
 """
-from ..base import MXNetError, MXNetValueError, MXNetTypeError, StateError
+from ..base import MXNetValueError, MXNetTypeError, OptionalDependencyError, StateError
 
 __all__ = ["StopTraining", "Callback", "CallbackList", "FitCallbacks", "SLOTS",
            "OptionalDependencyError", "require"]
@@ -47,10 +47,6 @@ class StopTraining(Exception):
 
     ``score`` called on its own also stops after the batch whose callback raised.
     """
-
-
-class OptionalDependencyError(MXNetError, ImportError):
-    """A feature needs a package that is not installed."""
 
 
 def require(package, feature):

@@ -13,7 +13,8 @@ import re
 import numpy as np
 import torch
 
-from ..base import MXNetTypeError, MXNetValueError, MXNetRuntimeError, torch_dtype
+from ..base import (MXNetTypeError, MXNetValueError, MXNetRuntimeError,
+                    OptionalDependencyError, torch_dtype)
 from ..export import SymbolNet, split_params
 from ..ndarray import load as nd_load
 from ..symbol import Symbol, load as sym_load
@@ -123,8 +124,8 @@ def export_net(net, onnx_file_path, in_shapes, in_types=np.float32, dynamic=Fals
 
     Raises
     ------
-    ImportError
-        onnx or onnxscript is not installed.
+    OptionalDependencyError
+        onnx or onnxscript is not installed (an ImportError).
     MXNetValueError
         The number of shapes or types does not match the inputs.
     MXNetRuntimeError
@@ -132,8 +133,8 @@ def export_net(net, onnx_file_path, in_shapes, in_types=np.float32, dynamic=Fals
     """
     missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
     if missing:  # torch.onnx's exporter needs onnxscript
-        raise ImportError(f"ONNX export needs the packages {missing}: pip install onnx "
-                          "onnxscript")
+        raise OptionalDependencyError(f"ONNX export needs the packages {missing}: pip install "
+                                      "onnx onnxscript")
     import onnx
     names = net.input_names
     if in_shapes is None or len(in_shapes) != len(names):
