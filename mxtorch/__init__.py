@@ -40,6 +40,7 @@ from . import visualization as viz
 from . import onnx
 from . import rnn
 from . import models
+from . import nn
 from . import module
 from . import module as mod
 from . import test_utils

@@ -19,6 +19,7 @@ or nccl for ``dist_device_sync`` when CUDA is available. ``MXTORCH_KVSTORE_TIMEO
 (seconds, default 300) bounds every collective: a worker that dies or stalls makes the
 others fail with an MXNetRuntimeError naming the operation instead of hanging.
 """
+import atexit
 import datetime
 import os
 
@@ -64,6 +65,14 @@ def _join(kv_type):
     if use_nccl and "LOCAL_RANK" in os.environ:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group("nccl" if use_nccl else "gloo", timeout=_timeout())
+    # the group we made is ours to close: a process leaving with gloo's threads still
+    # running aborts ("terminate called without an active exception")
+    atexit.register(_leave)
+
+
+def _leave():
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 class DistKVStore(KVStore):

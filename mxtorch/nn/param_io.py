@@ -1,0 +1,153 @@
+"""Parameter files: one currency, an ordered ``name -> (numpy array, need_grad)`` dict,
+and thin readers/writers for nnabla's ``.h5`` layout (h5py), ``.safetensors`` and
+MXNet's ``.params`` (``arg:``/``aux:`` keys for need_grad True/False). Files are written
+atomically; nothing is unpickled."""
+import io
+import json
+import os
+import struct
+from collections import OrderedDict
+
+import numpy as np
+
+from ..base import FormatError, MXNetTypeError, MXNetValueError
+from ..util.atomic import atomic_write
+
+__all__ = ["SUPPORTED", "file_extension", "save_arrays", "load_arrays"]
+
+SUPPORTED = (".h5", ".safetensors", ".params")
+
+
+def file_extension(path, extension, call):
+    """The format of ``path``: its file extension for a str/PathLike, else ``extension``."""
+    if isinstance(path, (str, os.PathLike)):
+        ext = os.path.splitext(os.fspath(path))[1]
+    else:
+        ext = extension
+    if ext not in SUPPORTED:
+        raise MXNetValueError(f"{call}: unsupported parameter file format {ext!r} for "
+                              f"{path!r}; use one of {', '.join(SUPPORTED)}")
+    return ext
+
+
+def _emit(path, data):
+    if isinstance(path, (str, os.PathLike)):
+        atomic_write(path, data)
+    elif hasattr(path, "write"):
+        path.write(data)
+    else:
+        raise MXNetTypeError(f"expected a file path or a writable file object, got "
+                             f"{type(path).__name__}")
+
+
+def _slurp(path):
+    if isinstance(path, (str, os.PathLike)):
+        with open(path, "rb") as f:
+            return f.read()
+    if hasattr(path, "read"):
+        return path.read()
+    raise MXNetTypeError(f"expected a file path or a readable file object, got "
+                         f"{type(path).__name__}")
+
+
+# ---------------------------------------------------------------------- .h5
+def _h5_bytes(items):
+    import h5py
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for index, (key, (arr, need_grad)) in enumerate(items.items()):
+            f[key] = arr
+            f[key].attrs["need_grad"] = np.bool_(need_grad)
+            f[key].attrs["index"] = np.int64(index)
+    return buf.getvalue()
+
+
+def _h5_items(data, source):
+    import h5py
+    found = []
+    try:
+        with h5py.File(io.BytesIO(data), "r") as f:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    if "need_grad" not in obj.attrs:
+                        raise FormatError(f"{source}: dataset {name!r} has no 'need_grad' "
+                                          "attribute: not an nnabla parameter file")
+                    index = obj.attrs.get("index")
+                    found.append((int(index) if index is not None else None, name,
+                                  np.array(obj[()]), bool(obj.attrs["need_grad"])))
+            f.visititems(visit)
+    except OSError as e:
+        raise FormatError(f"{source} is not a readable HDF5 file ({e})") from e
+    found.sort(key=lambda r: (r[0] is None, r[0] if r[0] is not None else 0, r[1]))
+    return OrderedDict((name, (arr, ng)) for _, name, arr, ng in found)
+
+
+# ---------------------------------------------------------------------- .safetensors
+def _safetensors_bytes(items):
+    from safetensors.numpy import save
+    meta = {"format": "nnabla-parameters", "order": json.dumps(list(items)),
+            "need_grad": json.dumps([bool(ng) for _, ng in items.values()])}
+    return save({k: np.ascontiguousarray(a) for k, (a, _) in items.items()}, metadata=meta)
+
+
+def _safetensors_items(data, source):
+    from safetensors.numpy import load
+    try:
+        arrays = load(data)
+        (n,) = struct.unpack("<Q", data[:8])      # header: u64 length, then JSON
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+    except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+        raise FormatError(f"{source} is not a readable safetensors file ({e})") from e
+    order = json.loads(meta.get("order", "null")) or sorted(arrays)
+    flags = json.loads(meta.get("need_grad", "null")) or [True] * len(order)
+    out = OrderedDict((k, (arrays[k], bool(ng))) for k, ng in zip(order, flags) if k in arrays)
+    for k in sorted(set(arrays) - set(out)):
+        out[k] = (arrays[k], True)
+    return out
+
+
+# ---------------------------------------------------------------------- .params
+def _params_bytes(items):
+    from ..ndarray import serialize
+    from ..ndarray.ndarray import from_numpy
+    return serialize.dumps({("arg:" if ng else "aux:") + k: from_numpy(np.ascontiguousarray(a))
+                            for k, (a, ng) in items.items()})
+
+
+def _params_items(data, source):
+    from ..ndarray import serialize
+    arrays = serialize.loads(data, source)
+    if not isinstance(arrays, dict):
+        raise FormatError(f"{source} holds an unnamed list of arrays; parameters need names")
+    out = OrderedDict()
+    for k, v in arrays.items():
+        kind, _, name = k.partition(":")
+        if not name:
+            kind, name = "arg", k
+        out[name] = (v.asnumpy(), kind != "aux")
+    return out
+
+
+_WRITERS = {".h5": _h5_bytes, ".safetensors": _safetensors_bytes, ".params": _params_bytes}
+_READERS = {".h5": _h5_items, ".safetensors": _safetensors_items, ".params": _params_items}
+
+
+def save_arrays(path, items, extension=".h5", call="save_parameters"):
+    """Write ``items`` (OrderedDict name -> (array, need_grad)) to ``path``.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or writable binary file object
+    items : OrderedDict
+    extension : str, default '.h5'
+        The format for a file object (a path's own extension wins).
+    """
+    ext = file_extension(path, extension, call)
+    _emit(path, _WRITERS[ext](items))
+
+
+def load_arrays(path, extension=".h5", call="load_parameters"):
+    """Read a parameter file into an OrderedDict name -> (numpy array, need_grad), in the
+    file's order (the 'index' attributes for .h5)."""
+    ext = file_extension(path, extension, call)
+    return _READERS[ext](_slurp(path), repr(path))
