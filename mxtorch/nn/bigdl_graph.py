@@ -79,7 +79,10 @@ class Model(Container):
             if id(node) in seen:
                 return
             if id(node) in stack:
-                raise MXNetValueError("Model: the graph has a cycle")
+                raise MXNetValueError(
+                    f"Model: the graph has a cycle through {node.module.get_name()!r}: a node "
+                    "is among its own inputs; build each node from earlier ones with "
+                    "module.inputs(...)")
             stack.add(id(node))
             for p, _ in node.prev:
                 visit(p, stack)

@@ -76,7 +76,10 @@ def _h5_items(data, source):
                     found.append((int(index) if index is not None else None, name,
                                   np.array(obj[()]), bool(obj.attrs["need_grad"])))
             f.visititems(visit)
-    except OSError as e:
+    except FormatError:
+        raise
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError) as e:
+        # h5py reports damaged files with all of these
         raise FormatError(f"{source} is not a readable HDF5 file ({e})") from e
     found.sort(key=lambda r: (r[0] is None, r[0] if r[0] is not None else 0, r[1]))
     return OrderedDict((name, (arr, ng)) for _, name, arr, ng in found)
@@ -96,10 +99,14 @@ def _safetensors_items(data, source):
         arrays = load(data)
         (n,) = struct.unpack("<Q", data[:8])      # header: u64 length, then JSON
         meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        order = json.loads(meta.get("order", "null")) or sorted(arrays)
+        flags = json.loads(meta.get("need_grad", "null")) or [True] * len(order)
+        if not (isinstance(order, list) and all(isinstance(k, str) for k in order)
+                and isinstance(flags, list) and len(flags) == len(order)):
+            raise ValueError("metadata 'order'/'need_grad' are not lists of names and flags "
+                             "of one length")
     except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
         raise FormatError(f"{source} is not a readable safetensors file ({e})") from e
-    order = json.loads(meta.get("order", "null")) or sorted(arrays)
-    flags = json.loads(meta.get("need_grad", "null")) or [True] * len(order)
     out = OrderedDict((k, (arrays[k], bool(ng))) for k, ng in zip(order, flags) if k in arrays)
     for k in sorted(set(arrays) - set(out)):
         out[k] = (arrays[k], True)

@@ -131,3 +131,14 @@ def test_state_machine_misuse_names_the_call_to_make():
     with pytest.raises(StateError, match="init_optimizer"):
         mod.update()
     assert mod.binded and mod.params_initialized and not mod.optimizer_initialized
+
+
+def test_cycle_in_an_inputs_graph_is_refused():
+    from mxtorch.nn import Input, Model
+    from mxtorch.nn.bigdl_layers import Linear, ReLU
+    start = Input()
+    a = Linear(4, 4).set_name("fc_a").inputs(start)
+    b = ReLU().set_name("relu_b").inputs(a)
+    a.prev.append((b, None))          # a now depends on itself through b
+    with pytest.raises(ValueError, match="cycle through 'relu_b'.*module.inputs"):
+        Model(start, b)

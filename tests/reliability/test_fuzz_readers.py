@@ -1,5 +1,6 @@
 """Fuzzed readers (issue 9): random and mutated bytes fed to the .params reader, the
-symbol JSON reader and the optimizer-states reader give only the library's own errors
+symbol JSON reader, the optimizer-states reader and the nnabla parameter-file readers
+(.h5, .safetensors) give only the library's own errors
 (MXNetError subclasses), never another exception, a hang or a huge allocation. Bounded:
 a few hundred examples per reader, no deadline per example but a small input size."""
 import json
@@ -124,3 +125,34 @@ def test_fuzz_symbol_json_reader(text):
         sym.list_arguments()
         sym.infer_shape_partial()
     _only_library_errors(load, text)
+
+
+# ---------------------------------------------------------------- nnabla parameter files
+def _nn_file(ext):
+    from collections import OrderedDict
+    from mxtorch.nn import param_io
+    items = OrderedDict([("conv/W", (np.arange(6, dtype="f").reshape(2, 3), True)),
+                         ("bn/mean", (np.zeros(3, "f"), False))])
+    return param_io._WRITERS[ext](items)
+
+
+def _nn_reader(ext):
+    from mxtorch.nn import param_io
+    return lambda b: param_io._READERS[ext](b, f"fuzz{ext}")
+
+
+VALID_H5 = _nn_file(".h5")
+VALID_SAFETENSORS = _nn_file(".safetensors")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations(VALID_H5))
+def test_fuzz_h5_parameter_reader(data):
+    _only_library_errors(_nn_reader(".h5"), data)
+
+
+@FUZZ
+@given(_mutations(VALID_SAFETENSORS))
+def test_fuzz_safetensors_parameter_reader(data):
+    _only_library_errors(_nn_reader(".safetensors"), data)
