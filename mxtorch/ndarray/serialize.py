@@ -243,9 +243,12 @@ def _read_record(r, index):
     if code not in _CODE_TO_TYPES:
         r.fail(f"{what} at byte {start} has unknown dtype code {code} (known: 0-12)")
     raw_dtype, torch_dt = _CODE_TO_TYPES[code]
-    count = 1
+    count, span = 1, 1
     for d in shape:
         count *= d
+        span *= max(d, 1)
+    if count == 0 and span > 2 ** 62:   # no data to check, but the strides must still fit
+        r.fail(f"{what} at byte {start} has an impossible shape {shape}")
     nbytes = count * raw_dtype.itemsize
     r.need(nbytes, f"{what} data of shape {shape} ({raw_dtype.name if torch_dt is None else 'bfloat16'})")
     arr = np.frombuffer(r.buf, dtype=raw_dtype, count=count, offset=r.pos)
