@@ -55,6 +55,22 @@ def _reqs(grad_req, names):
     return reqs
 
 
+def _grad(heads, leaves, head_grads):
+    """``torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)`` without its
+    per-call argument checks (the executor has checked the head gradients' shapes and
+    dtypes already); falls back to the public call where torch lacks the engine entry."""
+    if _engine_run_backward is None:
+        return torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)
+    return _engine_run_backward(heads, head_grads, False, False, leaves, True,
+                                accumulate_grad=False)
+
+
+try:   # the engine call torch.autograd.grad makes after validating its arguments
+    from torch.autograd.graph import _engine_run_backward
+except ImportError:  # pragma: no cover  (older or newer torch)
+    _engine_run_backward = None
+
+
 def _check_unique(names):
     """Refuse a graph where two different variables share a name (MXNet fails later with
     'Input argument NDArray cannot be un-allocated')."""
@@ -344,7 +360,7 @@ class Executor:
             heads.append(o)
             head_grads.append(g)
         if heads:
-            grads = torch.autograd.grad(heads, leaves, head_grads, allow_unused=True)
+            grads = _grad(tuple(heads), tuple(leaves), tuple(head_grads))
         else:
             grads = [None] * len(leaves)
         if self._monitor is not None:

@@ -98,13 +98,17 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
 
 # ----------------------------------------------------------------------------- totals
 class _Total:
-    """A running total: a python number plus at most one tensor per device.
+    """A running total: a python number plus the device tensors added since the last read.
 
-    ``add`` never synchronizes: tensors are summed out of place on their own device.
-    ``value`` reads the tensors (one sync each), folds them into the python part and
-    returns the number.
+    ``add`` launches no kernel and never synchronizes: it keeps a reference to the tensor
+    (tensors of one device, dtype and shape are summed in one kernel every
+    ``_FOLD`` additions, so a long epoch holds few of them). ``value`` sums what is
+    pending (one sync per group), folds it into the python part and returns the number.
+    The local and global totals of a metric keep references to the same tensors, so a
+    batch costs no arithmetic at all until a value is read.
     """
     __slots__ = ("host", "dev")
+    _FOLD = 1024
 
     def __init__(self, host=0):
         self.host = host
@@ -114,8 +118,10 @@ class _Total:
         if isinstance(v, torch.Tensor):
             if self.dev is None:
                 self.dev = {}
-            cur = self.dev.get(v.device)
-            self.dev[v.device] = v if cur is None else cur + v
+            pending = self.dev.setdefault((v.device, v.dtype, v.shape), [])
+            pending.append(v)
+            if len(pending) >= self._FOLD:
+                pending[:] = [torch.stack(pending).sum(0)]
         else:
             self.host = self.host + v
 
@@ -127,15 +133,16 @@ class _Total:
 
     def value(self):
         if self.dev:
-            for t in self.dev.values():
-                self.host = self.host + t.item()
+            for pending in self.dev.values():
+                total = pending[0] if len(pending) == 1 else torch.stack(pending).sum(0)
+                self.host = self.host + total.item()
             self.dev = None
         return self.host
 
     def __deepcopy__(self, memo):
         new = _Total(self.host)
         if self.dev:
-            new.dev = {k: v.clone() for k, v in self.dev.items()}
+            new.dev = {k: [t.clone() for t in v] for k, v in self.dev.items()}
         return new
 
 
