@@ -23,8 +23,17 @@ def _period(period):
     return int(max(1, period))
 
 
+def _writes_checkpoints():
+    """False on the workers other than rank 0 of a torch.distributed job: the parameters
+    are the same everywhere, so one worker writes the files (on a shared file system
+    every worker can then resume from them)."""
+    import torch.distributed as dist
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
 def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
-    """An epoch-end callback calling ``mod.save_checkpoint`` every ``period`` epochs.
+    """An epoch-end callback calling ``mod.save_checkpoint`` every ``period`` epochs (on
+    rank 0 only in a distributed job).
 
     Parameters
     ----------
@@ -45,14 +54,15 @@ def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
     period = _period(period)
 
     def _callback(iter_no, sym=None, arg=None, aux=None):
-        if (iter_no + 1) % period == 0:
+        if (iter_no + 1) % period == 0 and _writes_checkpoints():
             mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
     return _callback
 
 
 def do_checkpoint(prefix, period=1):
     """An epoch-end callback saving ``prefix-symbol.json`` and ``prefix-%04d.params``
-    (through ``mx.model.save_checkpoint``) every ``period`` epochs.
+    (through ``mx.model.save_checkpoint``) every ``period`` epochs (on rank 0 only in a
+    distributed job).
 
     Parameters
     ----------
@@ -68,7 +78,7 @@ def do_checkpoint(prefix, period=1):
     period = _period(period)
 
     def _callback(iter_no, sym, arg, aux):
-        if (iter_no + 1) % period == 0:
+        if (iter_no + 1) % period == 0 and _writes_checkpoints():
             from .model import save_checkpoint
             save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
     return _callback

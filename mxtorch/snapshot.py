@@ -98,8 +98,19 @@ def _names(prefix, epoch):
             "states": stem + ".states", "resume": stem + ".resume"}
 
 
-def save_snapshot(module, prefix, epoch, data_iter=None):
+def _rank_file(names, rank):
+    """The resume file of a worker: rank 0 writes the marker itself, the others beside it."""
+    return names["resume"] if rank == 0 else f"{names['resume']}.rank{rank}"
+
+
+def save_snapshot(module, prefix, epoch, data_iter=None, store=None):
     """Write the snapshot of ``module`` after ``epoch`` finished epochs (see module doc).
+
+    With a distributed kvstore (``store``) only rank 0 writes the parameters, states and
+    symbol (they are the same on every worker); each worker writes its own generator and
+    iterator state (``.resume.rank<r>``), and rank 0 writes its ``.resume`` marker after a
+    barrier, so a complete snapshot has every worker's part. The prefix must be on a file
+    system all workers share.
 
     Parameters
     ----------
@@ -111,17 +122,26 @@ def save_snapshot(module, prefix, epoch, data_iter=None):
     data_iter : DataIter, optional
         The training iterator; its ``get_state()`` (if it has one, as NDArrayIter) is
         saved too, since a shuffle's outcome depends on the order it starts from.
+    store : DistKVStore, optional
+        The distributed kvstore the module trains with.
     """
     names = _names(prefix, epoch)
+    rank = store.rank if store is not None else 0
     rng = get_rng_state()      # first: saving must not be what moves a generator
     if hasattr(data_iter, "get_state"):
         rng.update({_ITER + k: nd.array(v, dtype=v.dtype) for k, v in
                     data_iter.get_state().items()})
-    module.save_checkpoint(prefix, epoch)
-    module.save_optimizer_states(names["states"], dump_optimizer=True)
+    if rank == 0:
+        module.save_checkpoint(prefix, epoch)
+        module.save_optimizer_states(names["states"], dump_optimizer=True)
     rng["epoch"] = nd.array([epoch], dtype=np.int64)
-    nd.save(names["resume"], rng)
-    logging.info('Saved resumable snapshot "%s"', names["resume"])
+    if rank != 0:
+        nd.save(_rank_file(names, rank), rng)
+    if store is not None:
+        store.barrier()        # every worker's part is on disk before the marker
+    if rank == 0:
+        nd.save(names["resume"], rng)
+        logging.info('Saved resumable snapshot "%s"', names["resume"])
 
 
 def _epochs(prefix, suffix):
@@ -174,9 +194,10 @@ def latest_snapshot(prefix):
     return None
 
 
-def load_snapshot(module, prefix, epoch, data_iter=None):
+def load_snapshot(module, prefix, epoch, data_iter=None, store=None):
     """Restore ``module`` (bound, optimizer initialized), the generators and, when the
     snapshot holds its state, ``data_iter`` from a snapshot. Reset the iterator next.
+    With a distributed ``store`` each worker reads its own generator state.
 
     Returns
     -------
@@ -189,7 +210,7 @@ def load_snapshot(module, prefix, epoch, data_iter=None):
         If the snapshot's files are damaged; the module is unchanged then.
     """
     names = _names(prefix, epoch)
-    rng = nd.load(names["resume"])
+    rng = nd.load(_rank_file(names, store.rank if store is not None else 0))
     if not isinstance(rng, dict) or "epoch" not in rng:
         raise FormatError(f"{names['resume']}: not a resume file (no 'epoch' entry)")
     saved_epoch = int(rng.pop("epoch").asnumpy()[0])
@@ -198,6 +219,8 @@ def load_snapshot(module, prefix, epoch, data_iter=None):
     arg_params, aux_params = load_params_file(names["params"])
     _read_states(names["states"])      # read everything before changing anything
     module.set_params(arg_params, aux_params, allow_missing=False, force_init=True)
+    if hasattr(module, "_sync_kvstore_weights"):
+        module._sync_kvstore_weights()
     module.load_optimizer_states(names["states"])
     iter_state = {k[len(_ITER):]: rng.pop(k).asnumpy() for k in list(rng) if k.startswith(_ITER)}
     if iter_state and hasattr(data_iter, "set_state"):

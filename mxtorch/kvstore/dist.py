@@ -30,7 +30,7 @@ from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 from ..base import MXNetRuntimeError, MXNetValueError, StateError
 from .kvstore import KVStore
 
-__all__ = ["DistKVStore", "DIST_TYPES", "data_shard"]
+__all__ = ["DistKVStore", "DIST_TYPES", "data_shard", "reduce_metric"]
 
 DIST_TYPES = ("dist_sync", "dist_device_sync", "dist_async", "dist_sync_device", "dist")
 _ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -114,6 +114,14 @@ class DistKVStore(KVStore):
                 f"on rank {dist.get_rank()}: a worker died, diverged or took longer than "
                 f"MXTORCH_KVSTORE_TIMEOUT ({_timeout().total_seconds():g} s). "
                 f"Cause: {err}") from err
+
+    def broadcast_int(self, value):
+        """Rank 0's ``value`` (an int or None) on every worker."""
+        t = torch.tensor([-1 if value is None else int(value)], dtype=torch.int64)
+        t = t.to(self._comm_device(t.device))
+        self._collective("broadcast", dist.broadcast, t, src=0)
+        v = int(t.item())
+        return None if v < 0 else v
 
     def _comm_device(self, device):
         return device if self._backend == "nccl" else torch.device("cpu")
@@ -217,3 +225,54 @@ def data_shard(kvstore=None):
     if dist.is_available() and dist.is_initialized():
         return {"num_parts": dist.get_world_size(), "part_index": dist.get_rank()}
     return {"num_parts": 1, "part_index": 0}
+
+
+# ----------------------------------------------------------------------------- metrics
+_METRIC_BASE_KEYS = {"name", "output_names", "label_names", "_has_global_stats", "_kwargs",
+                     "_t_sum", "_t_num", "_t_gsum", "_t_gnum"}
+_TOTALS = ("sum_metric", "num_inst", "global_sum_metric", "global_num_inst")
+
+
+def _leaves(metric):
+    children = getattr(metric, "metrics", None)
+    if isinstance(children, list):
+        return [leaf for child in children for leaf in _leaves(child)]
+    return [metric]
+
+
+def _reducible(metric):
+    """Whether the metric's whole state is its four totals (its other attributes are
+    configuration), so summing the totals over workers gives the metric of all batches."""
+    return all(k in _METRIC_BASE_KEYS or v is None or isinstance(v, (bool, int, float, str))
+               for k, v in vars(metric).items())
+
+
+def reduce_metric(store, metric):
+    """Sum a metric's totals over all workers of ``store`` (one all-reduce), so every worker
+    reports the metric of every worker's batches. Metrics that keep other state (F1's
+    counts, ...) are left as they are, with a warning.
+
+    Returns
+    -------
+    list of EvalMetric
+        The metrics that were not reduced.
+    """
+    import logging
+    leaves = _leaves(metric)
+    ok = [m for m in leaves if _reducible(m)]
+    skipped = [m for m in leaves if not _reducible(m)]
+    if skipped:
+        logging.warning("metrics %s keep state beyond sum/count and are not aggregated across "
+                        "workers; each worker reports its own batches",
+                        [m.name for m in skipped])
+    if not ok:
+        return skipped
+    values = torch.tensor([float(getattr(m, k)) for m in ok for k in _TOTALS],
+                          dtype=torch.float64)
+    values = values.to(store._comm_device(values.device))
+    store._collective("metric (all-reduce)", dist.all_reduce, values)
+    for i, m in enumerate(ok):
+        s, n, gs, gn = values[4 * i:4 * i + 4].tolist()
+        m.sum_metric, m.num_inst = s, int(round(n))
+        m.global_sum_metric, m.global_num_inst = gs, int(round(gn))
+    return skipped

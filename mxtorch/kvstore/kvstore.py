@@ -221,6 +221,21 @@ class KVStore:
             a = arrs[0]
             self._store[k] = NDArray(a._data.detach().clone(), a.context)
 
+    def assign(self, key, value):
+        """Replace the stored values of initialized keys (copied; no updater runs): for
+        parameters restored after the store was initialized, e.g. from a snapshot.
+
+        Raises
+        ------
+        MXNetKeyError
+            If a key was never initialized.
+        """
+        keys, lists = _group("assign", key, value)
+        stored = self._stored("assign", keys)
+        with torch.no_grad():
+            for s, arrs in zip(stored, lists):
+                s._data.copy_(arrs[0]._data.to(s._data.device))
+
     def _stored(self, call, keys):
         missing = [k for k in keys if k not in self._store]
         if missing:

@@ -96,6 +96,19 @@ class BaseModule:
         self._predict_lock = threading.Lock()
         self.history = None   # the History of the last fit
 
+    # ------------------------------------------------------------------ distributed
+    def _dist_kvstore(self):
+        """The distributed kvstore this module trains with, or None (see Module)."""
+        return None
+
+    def _reduce_metric(self, metric):
+        """With a distributed kvstore, sum ``metric``'s totals over the workers, so the log
+        lines and results of fit and score count every worker's batches."""
+        store = self._dist_kvstore()
+        if store is not None:
+            from ..kvstore.dist import reduce_metric
+            reduce_metric(store, metric)
+
     # ------------------------------------------------------------------ state checks
     def _require(self, call, binded=True, params=False, optimizer=False):
         if binded and not self.binded:
@@ -185,6 +198,7 @@ class BaseModule:
             if end_callbacks:
                 end_callbacks(BatchEndParam(epoch=epoch, nbatch=actual_num_batch,
                                             eval_metric=eval_metric, locals=locals()))
+            self._reduce_metric(eval_metric)
             result = eval_metric.get_name_value()
             if bar is not None:
                 bar.show(result)
@@ -436,8 +450,11 @@ class BaseModule:
                          allow_missing=allow_missing, force_init=force_init)
         self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
                             optimizer_params=optimizer_params)
+        if resume is not None and self._dist_kvstore() is not None:
+            found = self._dist_kvstore().broadcast_int(found)   # every worker: rank 0's
         if found is not None:
-            begin_epoch = snapshot.load_snapshot(self, resume, found, train_data)
+            begin_epoch = snapshot.load_snapshot(self, resume, found, train_data,
+                                                    store=self._dist_kvstore())
             train_data.reset()
             self.logger.info("Resumed from snapshot %s-%04d", resume, found)
         batch_callbacks, stop = callbacks.batch_end, callbacks.stop
@@ -481,6 +498,7 @@ class BaseModule:
                         if monitor is not None:
                             monitor.toc_print()
                         if end_of_batch:
+                            self._reduce_metric(eval_metric)
                             eval_name_vals = eval_metric.get_global_name_value()
                         if batch_callbacks:
                             batch_callbacks(BatchEndParam(epoch=epoch, nbatch=nbatch,
@@ -517,7 +535,8 @@ class BaseModule:
                         if bar is not None:
                             bar.show([("val_" + name, val) for name, val in res])
                 if resume is not None and end_of_batch:     # not for an epoch cut short
-                    snapshot.save_snapshot(self, resume, epoch + 1, train_data)
+                    snapshot.save_snapshot(self, resume, epoch + 1, train_data,
+                                       store=self._dist_kvstore())
                 train_data.reset()
                 if stop.requested:
                     self.history.stop_reason, self.history.stopped_epoch = stop.reason, epoch

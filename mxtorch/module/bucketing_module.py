@@ -244,6 +244,9 @@ class BucketingModule(BaseModule):
         self._curr_bucket_key = bucket_key
 
     # ------------------------------------------------------------------ optimizer
+    def _dist_kvstore(self):
+        return None if self._curr_module is None else self._curr_module._dist_kvstore()
+
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
         """Install the optimizer on the current bucket; every other bucket borrows it."""

@@ -430,6 +430,19 @@ class Module(BaseModule):
         elif names:
             kv.init(names, values)
 
+    def _sync_kvstore_weights(self):
+        """After parameters were set behind an initialized optimizer: give a kvstore that
+        updates the weights (``update_on_kvstore``) the module's current values, which
+        its next update would otherwise overwrite with its own copy (as in MXNet)."""
+        if self._kvstore is not None and self._update_on_kvstore and self._param_names:
+            arg_params, _ = self.get_params()
+            self._kvstore.assign(list(self._param_names),
+                                 [arg_params[n] for n in self._param_names])
+
+    def _dist_kvstore(self):
+        from ..kvstore.dist import DistKVStore
+        return self._kvstore if isinstance(self._kvstore, DistKVStore) else None
+
     def borrow_optimizer(self, shared_module):
         """Use the optimizer, updater and kvstore of ``shared_module`` (bucketing)."""
         if not shared_module.optimizer_initialized:

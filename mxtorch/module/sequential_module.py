@@ -333,6 +333,10 @@ class SequentialModule(BaseModule):
             source = f"the outputs of {self._describe(i)}"
 
     # ------------------------------------------------------------------ optimizer
+    def _dist_kvstore(self):
+        return next((m._dist_kvstore() for m in self._modules
+                     if m._dist_kvstore() is not None), None)
+
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
         """Install the same optimizer settings on every module.

@@ -44,12 +44,18 @@ def interleaved(x, parts):
 
 
 def fit_module(kvstore, batch_size, **iter_kwargs):
+    """Parameters after 3 epochs, the last epoch's training accuracy and the accuracy of
+    ``score`` over the data (each worker scores its shard; the result counts all)."""
     x, y = dataset()
     it = mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs)
     mod = mx.mod.Module(mlp())
     mod.fit(it, num_epoch=3, kvstore=kvstore, arg_params=init_params(),
             optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
-    return {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+    out = {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+    out["train_accuracy"] = np.array(dict(mod.history.last.train)["accuracy"])
+    scored = mod.score(mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs), "acc")
+    out["score_accuracy"] = np.array(dict(scored)["accuracy"])
+    return out
 
 
 def bucket_sym_gen(key):
@@ -154,6 +160,21 @@ def scenario_digits(kv, out):
         mod.fit(train, num_epoch=30, kvstore=store, initializer=mx.init.Xavier(),
                 optimizer="sgd", optimizer_params={"learning_rate": 0.1})
         out[name] = np.array(mod.score(mx.io.NDArrayIter(x_val, y_val, 50), "acc")[0][1])
+
+
+def scenario_resume(kv, out):
+    """fit(resume=) on 2 workers: the snapshot prefix and epochs come from the environment
+    (RESUME_PREFIX, RESUME_EPOCHS); returns the parameters."""
+    x, y = dataset()
+    np.random.seed(kv.rank)
+    it = mx.io.NDArrayIter(x, y, batch_size=B // 2, shuffle=True, **mx.kv.data_shard(kv))
+    mod = mx.mod.Module(mlp())
+    prefix = os.environ.get("RESUME_PREFIX") or None
+    mod.fit(it, num_epoch=int(os.environ["RESUME_EPOCHS"]), kvstore=kv,
+            arg_params=init_params(), resume=prefix,
+            epoch_end_callback=mx.callback.do_checkpoint(prefix + "-ck") if prefix else None,
+            optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
+    out.update({k: v.asnumpy() for k, v in mod.get_params()[0].items()})
 
 
 def main():
