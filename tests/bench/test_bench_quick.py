@@ -87,3 +87,16 @@ def test_quick_suite_produces_every_cell(tmp_path):
     installed = 2 + HAVE_LIGHTNING + os.path.exists(MXNET_PYTHON)
     # "a", "samples/s", a cell per peer (a figure or n/i), a ratio per installed peer but ours
     assert len(rows["a"].split()) == 2 + 4 + installed - 1, rows["a"]
+
+
+def test_allreduce_overhead_runs():
+    """bench/allreduce_overhead.py on 2 workers for one step: it reports every worker's
+    step time and its share spent in the all-reduce (no timing is asserted)."""
+    import re
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "bench", "allreduce_overhead.py"),
+                           "--steps", "1", "--batch-size", "4"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = re.findall(r"rank (\d): step \d+ ms, in all-reduce \d+ ms \([\d.]+%\), push "
+                       r"42\.\d MB", proc.stdout)
+    assert sorted(lines) == ["0", "1"], proc.stdout
