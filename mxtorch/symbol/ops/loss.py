@@ -16,6 +16,22 @@ def _scale(n):
     return 1.0 / n if n else 0.0
 
 
+def _softmax_prob(data, p):
+    """SoftmaxOutput's forward: the softmax over the class axis its options choose."""
+    if p.multi_output:
+        return torch.softmax(data, dim=1)
+    if p.preserve_shape:
+        return torch.softmax(data, dim=-1)
+    return torch.softmax(data.reshape(data.shape[0], -1), dim=1).reshape(data.shape)
+
+
+def _softmax_output(p, is_train, data, label):
+    # without a gradient to record (inference) the plain softmax: no autograd.Function call
+    if data.requires_grad and torch.is_grad_enabled():
+        return _SoftmaxOutput.apply(data, label, p)
+    return _softmax_prob(data, p)
+
+
 class _SoftmaxOutput(torch.autograd.Function):
     """Softmax whose backward is MXNet's ``(prob - onehot(label))``, normalised and scaled.
 
@@ -26,12 +42,7 @@ class _SoftmaxOutput(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, data, label, p):
-        if p.multi_output:
-            prob = torch.softmax(data, dim=1)
-        elif p.preserve_shape:
-            prob = torch.softmax(data, dim=-1)
-        else:
-            prob = torch.softmax(data.reshape(data.shape[0], -1), dim=1).reshape(data.shape)
+        prob = _softmax_prob(data, p)
         ctx.save_for_backward(prob, label)
         ctx.p = p
         return prob
@@ -125,8 +136,7 @@ _SOFTMAX_PARAMS = {
     "normalization": Param("str", "null", {"null", "batch", "valid"}),
     "out_grad": Param("bool", False), "smooth_alpha": Param("float", 0.0)}
 
-register(OpDef("SoftmaxOutput",
-               lambda p, is_train, data, label: _SoftmaxOutput.apply(data, label, p),
+register(OpDef("SoftmaxOutput", _softmax_output,
                params=_SOFTMAX_PARAMS, inputs=("data", "label"), is_loss=True,
                infer_shape=_softmax_output_shape, label_inputs=("label",)),
          aliases=["Softmax"])
