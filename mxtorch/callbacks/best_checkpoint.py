@@ -2,13 +2,12 @@
 import logging
 
 from ..base import MXNetValueError, MXNetTypeError
-from .base import Callback
-from .tracker import Tracker
+from .tracker import MonitorCallback
 
 __all__ = ["BestCheckpoint"]
 
 
-class BestCheckpoint(Callback):
+class BestCheckpoint(MonitorCallback):
     """Keep the checkpoint of the best epoch so far (by ``monitor``).
 
     Pass it as ``eval_end_callback`` to judge by a validation metric, or as
@@ -47,11 +46,9 @@ class BestCheckpoint(Callback):
         For a prefix that is not a str.
     """
 
-    slots = ("eval_end", "epoch_end")
-
     def __init__(self, prefix, monitor=None, mode="auto", min_delta=0.0, naming="best",
                  save_optimizer_states=False):
-        super().__init__()
+        super().__init__("BestCheckpoint", monitor, mode, min_delta)
         if not isinstance(prefix, str) or not prefix:
             raise MXNetTypeError(f"BestCheckpoint: prefix must be a non-empty str, got "
                                  f"{prefix!r}")
@@ -61,38 +58,16 @@ class BestCheckpoint(Callback):
         self.prefix = prefix
         self.naming = naming
         self.save_optimizer_states = bool(save_optimizer_states)
-        self.tracker = Tracker("BestCheckpoint", monitor, mode, min_delta)
         self.last_saved = None
 
-    @property
-    def best(self):
-        return self.tracker.best
-
-    @property
-    def best_epoch(self):
-        return self.tracker.best_epoch
-
     def attach(self, module, slot):
-        super().attach(module, slot)
-        if len(self.attached_slots) > 1:
-            raise MXNetValueError("BestCheckpoint: pass it in one slot only "
-                                  "(eval_end_callback or epoch_end_callback), not both")
         if self.save_optimizer_states and not hasattr(module, "save_optimizer_states"):
             raise MXNetValueError(f"BestCheckpoint: {type(module).__name__} cannot save "
                                   "optimizer states; pass save_optimizer_states=False")
-        self.tracker.check_names(self._history(), slot)
-        self.tracker.best = self.tracker.best_epoch = None
+        super().attach(module, slot)
 
-    def on_epoch_end(self, epoch, symbol, arg_params, aux_params):
-        self._check("epoch_end")
-
-    def on_eval_end(self, param):
-        self._check("eval_end")
-
-    def _check(self, slot):
-        record = self._history().last
-        name, value = self.tracker.read(record, slot)
-        if self.tracker.update(record.epoch, name, value):
+    def on_value(self, record, name, value, improved):
+        if improved:
             self._save(record.epoch, name, value)
 
     def _save(self, epoch, name, value):

@@ -3,13 +3,13 @@ back the best epoch's parameters."""
 import logging
 
 from ..base import MXNetValueError
-from .base import Callback, StopTraining
-from .tracker import Tracker
+from .base import StopTraining
+from .tracker import MonitorCallback
 
 __all__ = ["EarlyStopping"]
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs.
 
     Pass it as ``eval_end_callback`` to watch a validation metric (fit needs eval_data),
@@ -48,15 +48,12 @@ class EarlyStopping(Callback):
         other than eval_end/epoch_end or a monitor the metric does not report.
     """
 
-    slots = ("eval_end", "epoch_end")
-
     def __init__(self, monitor=None, mode="auto", patience=0, min_delta=0.0,
                  restore_best=False):
-        super().__init__()
+        super().__init__("EarlyStopping", monitor, mode, min_delta)
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise MXNetValueError(f"EarlyStopping: invalid patience {patience!r}; it must be "
                                   "an int >= 0")
-        self.tracker = Tracker("EarlyStopping", monitor, mode, min_delta)
         self.patience = patience
         self.restore_best = bool(restore_best)
         self._reset()
@@ -67,33 +64,12 @@ class EarlyStopping(Callback):
         self._best_params = None
         self._restored = False
 
-    @property
-    def best(self):
-        return self.tracker.best
-
-    @property
-    def best_epoch(self):
-        return self.tracker.best_epoch
-
     def attach(self, module, slot):
         super().attach(module, slot)
-        if len(self.attached_slots) > 1:
-            raise MXNetValueError("EarlyStopping: pass it in one slot only (eval_end_callback "
-                                  "or epoch_end_callback), not both")
-        self.tracker.check_names(self._history(), slot)
-        self.tracker.best = self.tracker.best_epoch = None
         self._reset()
 
-    def on_epoch_end(self, epoch, symbol, arg_params, aux_params):
-        self._check("epoch_end")
-
-    def on_eval_end(self, param):
-        self._check("eval_end")
-
-    def _check(self, slot):
-        record = self._history().last
-        name, value = self.tracker.read(record, slot)
-        if self.tracker.update(record.epoch, name, value):
+    def on_value(self, record, name, value, improved):
+        if improved:
             self.wait = 0
             if self.restore_best:
                 arg, aux = self.module.get_params()

@@ -1,8 +1,9 @@
-"""Tracker: the best value so far of one metric of module.history, shared by
-EarlyStopping and BestCheckpoint."""
+"""Tracker: the best value so far of one metric of module.history, and MonitorCallback,
+the base of the callbacks that act on it (EarlyStopping, BestCheckpoint)."""
 from ..base import MXNetValueError, MXNetTypeError
+from .base import Callback
 
-__all__ = ["Tracker"]
+__all__ = ["Tracker", "MonitorCallback"]
 
 _MAX_HINTS = ("acc", "f1", "mcc", "pearson", "auc", "precision", "recall")
 
@@ -86,3 +87,45 @@ class Tracker:
         if better:
             self.best, self.best_epoch = value, epoch
         return better
+
+
+class MonitorCallback(Callback):
+    """A callback judging each epoch by one metric of ``module.history``: passed in one
+    slot, eval_end (a validation metric) or epoch_end (a training metric); every epoch it
+    calls ``on_value(record, name, value, improved)``."""
+
+    slots = ("eval_end", "epoch_end")
+
+    def __init__(self, owner, monitor, mode, min_delta):
+        super().__init__()
+        self.tracker = Tracker(owner, monitor, mode, min_delta)
+
+    @property
+    def best(self):
+        return self.tracker.best
+
+    @property
+    def best_epoch(self):
+        return self.tracker.best_epoch
+
+    def attach(self, module, slot):
+        super().attach(module, slot)
+        if len(self.attached_slots) > 1:
+            raise MXNetValueError(f"{self.tracker.owner}: pass it in one slot only "
+                                  "(eval_end_callback or epoch_end_callback), not both")
+        self.tracker.check_names(self._history(), slot)
+        self.tracker.best = self.tracker.best_epoch = None
+
+    def on_epoch_end(self, epoch, symbol, arg_params, aux_params):
+        self._check("epoch_end")
+
+    def on_eval_end(self, param):
+        self._check("eval_end")
+
+    def _check(self, slot):
+        record = self._history().last
+        name, value = self.tracker.read(record, slot)
+        self.on_value(record, name, value, self.tracker.update(record.epoch, name, value))
+
+    def on_value(self, record, name, value, improved):
+        raise NotImplementedError
