@@ -219,8 +219,7 @@ def load_snapshot(module, prefix, epoch, data_iter=None, store=None):
     arg_params, aux_params = load_params_file(names["params"])
     _read_states(names["states"])      # read everything before changing anything
     module.set_params(arg_params, aux_params, allow_missing=False, force_init=True)
-    if hasattr(module, "_sync_kvstore_weights"):
-        module._sync_kvstore_weights()
+    module._sync_kvstore_weights()
     module.load_optimizer_states(names["states"])
     iter_state = {k[len(_ITER):]: rng.pop(k).asnumpy() for k in list(rng) if k.startswith(_ITER)}
     if iter_state and hasattr(data_iter, "set_state"):

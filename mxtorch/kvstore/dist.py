@@ -21,6 +21,7 @@ others fail with an MXNetRuntimeError naming the operation instead of hanging.
 """
 import atexit
 import datetime
+import logging
 import os
 
 import torch
@@ -257,7 +258,6 @@ def reduce_metric(store, metric):
     list of EvalMetric
         The metrics that were not reduced.
     """
-    import logging
     leaves = _leaves(metric)
     ok = [m for m in leaves if _reducible(m)]
     skipped = [m for m in leaves if not _reducible(m)]

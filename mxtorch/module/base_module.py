@@ -101,6 +101,10 @@ class BaseModule:
         """The distributed kvstore this module trains with, or None (see Module)."""
         return None
 
+    def _sync_kvstore_weights(self):
+        """Hand parameters set behind an initialized optimizer to a kvstore that updates
+        the weights itself (Module); nothing to do for modules without one."""
+
     def _reduce_metric(self, metric):
         """With a distributed kvstore, sum ``metric``'s totals over the workers, so the log
         lines and results of fit and score count every worker's batches."""
