@@ -125,7 +125,83 @@ class DistKVStore(KVStore):
         return None if v < 0 else v
 
     def _comm_device(self, device):
-        return device if self._backend == "nccl" else torch.device("cpu")
+        """Where a tensor travels: the CPU for gloo; a GPU for NCCL (which cannot send
+        host tensors: counts and metric totals go through the current GPU)."""
+        if self._backend != "nccl":
+            return torch.device("cpu")
+        return device if device.type == "cuda" else torch.device("cuda",
+                                                                  torch.cuda.current_device())
+
+    def all_gather_rows(self, tensor):
+        """Every worker's ``tensor`` concatenated along axis 0 in rank order, the same on
+        every worker. The workers' row counts may differ (they are gathered first; each
+        tensor is padded to the longest, gathered and cut); a worker with no rows may pass
+        any tensor of 0 rows and takes the others' trailing shape and dtype.
+
+        Parameters
+        ----------
+        tensor : torch.Tensor
+            At least 1-D; rows along axis 0.
+
+        Returns
+        -------
+        torch.Tensor
+            On ``tensor``'s device.
+
+        Raises
+        ------
+        MXNetValueError
+            ``tensor`` is 0-D or of an unsupported dtype (on this worker only: the others
+            then stop at the timeout), or the workers' tensors differ in trailing shape or
+            dtype (on every worker).
+        MXNetRuntimeError
+            A collective failed (a worker died or timed out).
+        """
+        if tensor.dim() == 0:
+            raise MXNetValueError("all_gather_rows: the tensor must have rows (axis 0); got "
+                                  "a 0-d tensor; reshape it to (1,)")
+        if tensor.dtype not in _GATHER_DTYPES:
+            raise MXNetValueError(f"all_gather_rows: dtype {tensor.dtype} is not supported; "
+                                  f"use one of {_GATHER_DTYPES}")
+        device = self._comm_device(tensor.device)
+        workers = self.num_workers
+        head = torch.tensor([tensor.shape[0], tensor.dim(), _GATHER_DTYPES.index(tensor.dtype)],
+                            dtype=torch.int64, device=device)
+        heads = [torch.empty_like(head) for _ in range(workers)]
+        self._collective("all_gather_rows (row counts)", dist.all_gather, heads, head)
+        heads = [h.tolist() for h in heads]
+        full = [h for h in heads if h[0] > 0]
+        if not full:
+            return tensor
+        if len({(h[1], h[2]) for h in full}) > 1:
+            raise MXNetValueError(
+                "all_gather_rows: the workers' tensors differ in rank or dtype: "
+                f"{[(h[1], str(_GATHER_DTYPES[h[2]])) for h in heads]} (ndim, dtype per rank)")
+        ndim, dtype = full[0][1], _GATHER_DTYPES[full[0][2]]
+        if ndim > 1:
+            width = max(h[1] for h in heads) - 1
+            tail = list(tensor.shape[1:]) if tensor.shape[0] else []
+            mine = torch.tensor(tail + [-1] * (width - len(tail)), dtype=torch.int64,
+                                device=device)
+            tails = [torch.empty_like(mine) for _ in range(workers)]
+            self._collective("all_gather_rows (shapes)", dist.all_gather, tails, mine)
+            tails = {tuple(t.tolist()[:ndim - 1]) for t, h in zip(tails, heads) if h[0] > 0}
+            if len(tails) > 1:
+                raise MXNetValueError(f"all_gather_rows: the workers' rows differ in shape: "
+                                      f"{sorted(tails)}; every worker must send rows of "
+                                      "one shape")
+            tail = next(iter(tails))
+        else:
+            tail = ()
+        most = max(h[0] for h in heads)
+        comm_dtype = torch.uint8 if dtype == torch.bool else dtype
+        buf = torch.zeros((most,) + tail, dtype=comm_dtype, device=device)
+        if tensor.shape[0]:
+            buf[:tensor.shape[0]] = tensor.to(device=device, dtype=comm_dtype)
+        parts = [torch.empty_like(buf) for _ in range(workers)]
+        self._collective("all_gather_rows", dist.all_gather, parts, buf)
+        out = torch.cat([p[:h[0]] for p, h in zip(parts, heads)])
+        return out.to(device=tensor.device, dtype=dtype)
 
     # ------------------------------------------------------------------ data
     def init(self, key, value):
@@ -194,6 +270,10 @@ class DistKVStore(KVStore):
 
     def _compress_devices(self):
         return False     # workers compress their device sum, not each device copy
+
+
+_GATHER_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
+                  torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
 
 
 def _by_dtype_device(tensors):

@@ -16,6 +16,7 @@ import threading
 import time
 
 import numpy as np
+import torch
 
 from ..base import MXNetNotImplementedError, MXNetValueError, MXNetTypeError, StateError
 from .. import metric as _metric
@@ -64,6 +65,35 @@ def _check_input_names(symbol, names, typename, throw):
         if throw:
             raise MXNetValueError(msg)
         logging.warning(msg)
+
+
+def _gathered(store, output_list, always_output_list):
+    """``predict``'s merged outputs of every worker of ``store``, in rank order: first the
+    number of outputs (a worker without batches takes the others'; a worker whose batches
+    disagree sends -1, so that every worker raises), then each output's rows (see
+    DistKVStore.all_gather_rows)."""
+    counts = {len(out) for out in output_list}
+    mine = -1 if len(counts) > 1 else (counts.pop() if counts else 0)
+    found = set(store.all_gather_rows(torch.tensor([mine])).tolist()) - {0}
+    if -1 in found:
+        raise MXNetValueError("Cannot merge batches, as num of outputs is not the same in "
+                              "mini-batches on some worker. Maybe bucketing is used? Use "
+                              "merge_batches=False without gather")
+    if len(found) > 1:
+        raise MXNetValueError(f"predict(gather=...): the workers' modules have different "
+                              f"numbers of outputs {sorted(found)}; every worker must run the "
+                              "same module")
+    if not found:
+        return []
+    num_outputs = found.pop()
+    merged = []
+    for i in range(num_outputs):
+        local = (torch.cat([out[i].torch for out in output_list]) if output_list
+                 else torch.empty(0))
+        merged.append(nd.from_torch(store.all_gather_rows(local)))
+    if num_outputs == 1 and not always_output_list:
+        return merged[0]
+    return merged
 
 
 class BaseModule:
@@ -224,7 +254,7 @@ class BaseModule:
             yield outputs, nbatch, eval_batch
 
     def predict(self, eval_data, num_batch=None, merge_batches=True, reset=True,
-                always_output_list=False, sparse_row_id_fn=None, progress=None):
+                always_output_list=False, sparse_row_id_fn=None, progress=None, gather=False):
         """Run prediction and collect the outputs.
 
         Several threads may call ``predict`` on one bound module: each batch's forward and
@@ -246,6 +276,14 @@ class BaseModule:
         progress : bool or None, default None
             Show a progress bar over the batches of a DataIter (tqdm). None: when stderr
             is a terminal.
+        gather : bool or KVStore, default False
+            Distributed prediction (an extension): each worker predicts its shard of the
+            data (e.g. ``NDArrayIter(..., **mx.kv.data_shard(kv))``), then the merged
+            outputs of all workers are gathered and returned concatenated in rank order,
+            the same on every worker. True uses the module's distributed kvstore (from
+            ``fit`` or ``init_optimizer`` with ``kvstore='dist_sync'``); a KVStore from
+            ``mx.kv.create('dist_sync')`` uses that one. Every worker must call it.
+            False (the default) runs no collective.
 
         Returns
         -------
@@ -254,19 +292,25 @@ class BaseModule:
         Raises
         ------
         StateError
-            Before bind and init_params.
+            Before bind and init_params; or ``gather=True`` on a module without a
+            distributed kvstore.
         MXNetValueError
-            For ``eval_data`` of another type, or batches with different numbers of
-            outputs to merge.
+            For ``eval_data`` of another type, batches with different numbers of outputs
+            to merge, ``gather`` with ``merge_batches=False``, a ``gather`` KVStore that
+            is not distributed, or workers whose outputs differ in number or shape.
+        MXNetTypeError
+            For a ``gather`` that is neither a bool nor a KVStore.
         """
         self._require("predict", params=True)
+        store = self._gather_store(gather, merge_batches) if gather is not False else None
         show_bar = _progress.enabled(progress, "predict")
         if isinstance(eval_data, (NDArray, np.ndarray)):
             if isinstance(eval_data, np.ndarray):
                 eval_data = nd.array(eval_data)
             with self._predict_lock:
                 self.forward(DataBatch([eval_data]))
-                return self.get_outputs()[0].copy()
+                out = self.get_outputs()[0].copy()
+            return out if store is None else _gathered(store, [[out]], False)
         if not isinstance(eval_data, DataIter):
             raise MXNetValueError("eval_data must be of type NDArray or DataIter (got "
                                   f"{type(eval_data).__name__})")
@@ -286,6 +330,8 @@ class BaseModule:
                                         for out in self.get_outputs()])
                 if bar is not None:
                     bar.step(eval_batch)
+        if store is not None:
+            return _gathered(store, output_list, always_output_list)
         if not output_list:
             return output_list
         if merge_batches:
@@ -300,6 +346,33 @@ class BaseModule:
                 return merged[0]
             return merged
         return output_list
+
+    def _gather_store(self, gather, merge_batches):
+        """The distributed store ``predict(gather=...)`` gathers over, or None (checked
+        before any work)."""
+        from ..kvstore.kvstore import KVStore
+        if not isinstance(gather, (KVStore, bool, np.bool_, type(None))):
+            raise MXNetTypeError(f"predict: gather must be True, False or a distributed "
+                                 f"KVStore, got {type(gather).__name__}")
+        if gather is None or (isinstance(gather, (bool, np.bool_)) and not gather):
+            return None
+        if not merge_batches:
+            raise MXNetValueError("predict: gather needs merge_batches=True (the workers' "
+                                  "outputs are gathered as merged arrays); drop "
+                                  "merge_batches=False or gather=")
+        if isinstance(gather, KVStore):
+            if not hasattr(gather, "all_gather_rows"):
+                raise MXNetValueError(f"predict: gather= got a {gather.type!r} kvstore, which "
+                                      "is not distributed; pass mx.kv.create('dist_sync') "
+                                      "(under torchrun) or gather=False")
+            return gather
+        store = self._dist_kvstore()
+        if store is None:
+            raise StateError("predict(gather=True): the module has no distributed kvstore to "
+                             "gather over; fit or init_optimizer it with "
+                             "kvstore='dist_sync' (under torchrun), or pass the store: "
+                             "predict(..., gather=mx.kv.create('dist_sync'))")
+        return store
 
     def _as_iter(self, data, call):
         if isinstance(data, DataIter):

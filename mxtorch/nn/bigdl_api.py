@@ -454,7 +454,8 @@ class BigDLAPI(BigDLBookkeeping):
 
     def evaluate(self, *args, **kwargs):
         """With no argument: evaluation mode for the whole subtree, returns self. With
-        ``(dataset, methods, batch_size=None)``: evaluate, see
+        ``(dataset, methods, batch_size=None, distributed=False)``: evaluate (with
+        ``distributed``, each worker its part and every worker the global result), see
         :func:`mxtorch.nn.bigdl_inference.evaluate`."""
         if not args and not kwargs:
             self._bigdl_set_training(False)

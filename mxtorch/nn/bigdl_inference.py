@@ -5,6 +5,8 @@ dynamic quantization through torch) and ``save_onnx`` (through torch.onnx).
 Datasets here are an array of features (N, ...), a ``(features, labels)`` pair, an
 iterable of ``(features, labels)`` batches, or an ``mx.io.DataIter``. As in BigDL,
 predicting and evaluating leave the module in evaluation mode, and labels are 1-based.
+``evaluate(..., distributed=True)`` sums the results of every worker's part over
+torch.distributed (the summing lives in kvstore/dist.py's all_gather_rows).
 """
 import os
 
@@ -15,7 +17,7 @@ from ..base import MXNetRuntimeError, MXNetTypeError, MXNetValueError
 from . import bigdl_tree as tree
 from .bigdl_activity import as_tensor
 from .bigdl_api import plain_mode
-from .bigdl_validation import ValidationMethod
+from .bigdl_validation import AccuracyResult, LossResult, ValidationMethod
 
 __all__ = ["predict", "predict_class", "evaluate", "predict_image", "quantize", "save_onnx"]
 
@@ -104,7 +106,7 @@ def predict_class(module, dataset, batch_size=-1):
     return out.argmax(dim=1) + 1
 
 
-def evaluate(module, dataset, methods, batch_size=None):
+def evaluate(module, dataset, methods, batch_size=None, distributed=False):
     """Score ``module`` on ``dataset`` with validation methods.
 
     Parameters
@@ -113,16 +115,33 @@ def evaluate(module, dataset, methods, batch_size=None):
     methods : list of ValidationMethod (e.g. ``[Top1Accuracy(), Top5Accuracy(), Loss()]``)
     batch_size : int, optional (default 4 per CPU thread)
         BigDL Python's order ``(dataset, batch_size, methods)`` is accepted too.
+    distributed : bool or KVStore, default False
+        Evaluate across workers, as BigDL evaluates an RDD whose partitions live on all
+        executors: every worker passes its own part of the data (e.g. an
+        ``NDArrayIter(..., **mx.kv.data_shard())``, or ``x[rank::world]``; not the whole
+        data, which would count each sample once per worker) and gets the one global
+        result, the sums of every worker's counts. True uses the default process group
+        (torchrun's, or one made with ``torch.distributed.init_process_group``); a KVStore
+        from ``mx.kv.create('dist_sync')`` uses its group. Every worker must call it.
 
     Returns
     -------
     list of (ValidationResult, ValidationMethod)
-        One per method, accumulated over the dataset.
+        One per method, accumulated over the dataset (over every worker's part when
+        ``distributed``).
 
     Raises
     ------
     MXNetTypeError
-        For a method that is not a ValidationMethod.
+        For a method that is not a ValidationMethod, or a ``distributed`` that is neither
+        a bool nor a KVStore.
+    MXNetValueError
+        ``distributed`` is a KVStore that is not distributed; the workers pass different
+        numbers of methods; or a method's result is not an accuracy or a loss (only those
+        can be summed over workers).
+    MXNetRuntimeError
+        ``distributed=True`` with no process group and no torchrun environment, or a
+        worker died or timed out.
     """
     if isinstance(methods, (int, np.integer)) and isinstance(batch_size, (list, tuple)):
         methods, batch_size = batch_size, methods       # BigDL Python's argument order
@@ -131,6 +150,7 @@ def evaluate(module, dataset, methods, batch_size=None):
         if not isinstance(m, ValidationMethod):
             raise MXNetTypeError(f"evaluate: methods must be ValidationMethods (Top1Accuracy(), "
                                  f"Top5Accuracy(), Loss()), got {type(m).__name__}")
+    store = _evaluate_store(distributed)
     module.evaluate()
     results = [None] * len(methods)
     for x, y in _batches(dataset, _batch_size(batch_size), "evaluate", True):
@@ -138,7 +158,66 @@ def evaluate(module, dataset, methods, batch_size=None):
         for i, m in enumerate(methods):
             r = m(out, y)
             results[i] = r if results[i] is None else results[i] + r
+    if store is not None:
+        results = _summed_over_workers(store, results, methods)
     return list(zip(results, methods))
+
+
+def _evaluate_store(distributed):
+    """The DistKVStore whose workers ``evaluate`` sums over, or None."""
+    from ..kvstore.kvstore import KVStore
+    if isinstance(distributed, KVStore):
+        if not hasattr(distributed, "all_gather_rows"):
+            raise MXNetValueError(f"evaluate: distributed= got a {distributed.type!r} kvstore, "
+                                  "which is not distributed; pass mx.kv.create('dist_sync') "
+                                  "(under torchrun) or distributed=True")
+        return distributed
+    if not isinstance(distributed, (bool, np.bool_)):
+        raise MXNetTypeError(f"evaluate: distributed must be True, False or a distributed "
+                             f"KVStore, got {type(distributed).__name__}")
+    if not distributed:
+        return None
+    from ..kvstore.dist import DistKVStore
+    return DistKVStore("dist_sync")   # joins the process group, or says how to start one
+
+
+# the results that sum over workers: kind code -> (class, its two totals)
+_SUMMABLE = {1: (AccuracyResult, ("correct", "count")), 2: (LossResult, ("loss", "count"))}
+
+
+def _summed_over_workers(store, results, methods):
+    """Every worker's results summed (one all-gather of a row of totals per method, in
+    float64: counts stay exact), the same on every worker. A worker without batches sends
+    kind 0; an unsummable result kind -1, so that every worker raises."""
+    rows = []
+    for r in results:
+        kind = next((k for k, (cls, _) in _SUMMABLE.items() if type(r) is cls),
+                    0 if r is None else -1)
+        values = [getattr(r, a) for a in _SUMMABLE[kind][1]] if kind > 0 else [0, 0]
+        rows.append([kind] + values)
+    mine = torch.tensor(rows, dtype=torch.float64).reshape(len(results), 3)
+    every = store.all_gather_rows(mine)
+    if every.shape[0] != len(results) * store.num_workers:
+        raise MXNetValueError(f"evaluate(distributed=...): the workers passed different "
+                              f"numbers of methods ({every.shape[0]} results over "
+                              f"{store.num_workers} workers, {len(results)} here); every "
+                              "worker must pass the same methods")
+    every = every.reshape(store.num_workers, len(results), 3)
+    out = []
+    for i, m in enumerate(methods):
+        kinds = {int(k) for k in every[:, i, 0].tolist()} - {0}
+        if -1 in kinds or len(kinds) > 1:
+            raise MXNetValueError(f"evaluate(distributed=...): {m.format()} gives a result "
+                                  "that cannot be summed over workers (only accuracies and "
+                                  "losses can); evaluate it without distributed")
+        if not kinds:
+            out.append(None)
+            continue
+        cls, _ = _SUMMABLE[kinds.pop()]
+        total = every[:, i, 1:].sum(dim=0).tolist()
+        out.append(cls(round(total[0]) if cls is AccuracyResult else total[0],
+                       round(total[1])))
+    return out
 
 
 def _load_image(item):

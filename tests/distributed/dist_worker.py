@@ -100,6 +100,62 @@ def fit_bucketing(kvstore, parts=1, part=0):
     return {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
 
 
+def predict_module(n, batch_size=3, **iter_kwargs):
+    """A bound predict-only mlp with init_params(), and an iterator over the first ``n``
+    samples (this worker's part of them with ``num_parts``/``part_index``)."""
+    x, _ = dataset()
+    mod = mx.mod.Module(mlp())
+    mod.bind(data_shapes=[("data", (batch_size, x.shape[1]))], for_training=False)
+    mod.init_params(arg_params=init_params())
+    return mod, mx.io.NDArrayIter(x[:n], batch_size=batch_size, **iter_kwargs)
+
+
+def fit_sequential(kvstore, batch_size, **iter_kwargs):
+    """A SequentialModule (fc1 + relu, then fc2 + softmax taking the labels) after 3
+    epochs: its parameters, the last epoch's training accuracy and ``score``'s accuracy."""
+    x, y = dataset()
+    data = mx.sym.var("data")
+    first = mx.mod.Module(mx.sym.Activation(
+        mx.sym.FullyConnected(data, num_hidden=16, name="fc1"), act_type="relu"),
+        label_names=None)
+    second = mx.mod.Module(mx.sym.SoftmaxOutput(
+        mx.sym.FullyConnected(mx.sym.var("hidden"), num_hidden=4, name="fc2"),
+        name="softmax"), data_names=["hidden"])
+    seq = mx.mod.SequentialModule().add(first).add(second, take_labels=True, auto_wiring=True)
+    it = mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs)
+    seq.fit(it, num_epoch=3, kvstore=kvstore, arg_params=init_params(),
+            optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
+    out = {k: v.asnumpy() for k, v in seq.get_params()[0].items()}
+    out["train_accuracy"] = np.array(dict(seq.history.last.train)["accuracy"])
+    scored = seq.score(mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs), "acc")
+    out["score_accuracy"] = np.array(dict(scored)["accuracy"])
+    return out
+
+
+def bigdl_classifier():
+    from mxtorch.nn.bigdl_layers import Linear, LogSoftMax, ReLU, Sequential
+    import torch
+    torch.manual_seed(0)
+    return Sequential(Linear(6, 16), ReLU(), Linear(16, 7), LogSoftMax())
+
+
+def bigdl_data(n=23):
+    rng = np.random.RandomState(4)
+    return rng.randn(n, 6).astype("f"), rng.randint(1, 8, size=n)
+
+
+def bigdl_methods():
+    from mxtorch.nn.bigdl_validation import Loss, Top1Accuracy, Top5Accuracy
+    return [Top1Accuracy(), Top5Accuracy(), Loss()]
+
+
+def bigdl_results(results):
+    """``{method: [value, count, total]}`` of evaluate's results (total: correct or the
+    summed loss)."""
+    return {m.format(): np.array([*r.result(), getattr(r, "correct", getattr(r, "loss", 0))])
+            for r, m in results}
+
+
 # ---------------------------------------------------------------- scenarios (2 workers)
 def scenario_kv(kv, out):
     rank = kv.rank
@@ -129,6 +185,40 @@ def scenario_module(kv, out):
 
 def scenario_bucketing(kv, out):
     out.update(fit_bucketing(kv, kv.num_workers, kv.rank))
+
+
+def scenario_predict(kv, out):
+    """predict(gather=) over 10 samples (5 a worker, batch 3: padded) with the module's
+    store, over 11 (5 and 6) with the store passed, always_output_list, and all_gather_rows
+    with an empty part on rank 0."""
+    import torch
+    mod, it = predict_module(10, **mx.kv.data_shard(kv))
+    mod.init_optimizer(kvstore=kv)
+    out["local10"] = mod.predict(it).asnumpy()          # gather=False: this shard only
+    out["even10"] = mod.predict(it, gather=True).asnumpy()
+    mod, it = predict_module(11, **mx.kv.data_shard(kv))
+    out["uneven11"] = mod.predict(it, gather=kv).asnumpy()
+    listed = mod.predict(it, gather=kv, always_output_list=True)
+    out["listed11"] = np.array([len(listed)] + list(listed[0].shape))
+    part = torch.empty(0) if kv.rank == 0 else torch.arange(6, dtype=torch.int64).reshape(2, 3)
+    out["empty_part"] = kv.all_gather_rows(part).numpy()
+
+
+def scenario_sequential(kv, out):
+    out.update(fit_sequential(kv, B // kv.num_workers, **mx.kv.data_shard(kv)))
+
+
+def scenario_bigdl(kv, out):
+    """BigDL evaluate of this worker's contiguous part of 23 samples (11 and 12), batch 4,
+    with distributed=True and distributed=kv; the local result too."""
+    x, y = bigdl_data()
+    lo, hi = kv.rank * len(x) // 2, (kv.rank + 1) * len(x) // 2
+    model = bigdl_classifier()
+    for name, how in (("local", False), ("default_group", True), ("store", kv)):
+        results = model.evaluate((x[lo:hi], y[lo:hi]), bigdl_methods(), batch_size=4,
+                                 distributed=how)
+        for method, value in bigdl_results(results).items():
+            out[f"{name}_{method}"] = value
 
 
 def scenario_die(kv, out):

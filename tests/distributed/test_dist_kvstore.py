@@ -1,7 +1,7 @@
 """dist_sync on torch.distributed (issue 7): two worker processes started with torchrun
-(gloo, loopback) against one-process runs: exact push/pull sums, Module and BucketingModule
-with two workers at batch B/2 equal to one worker at batch B (1e-5), and a dead worker
-ending the other's run with a clear error in bounded time."""
+(gloo, loopback) against one-process runs: exact push/pull sums, Module, BucketingModule
+and SequentialModule with two workers at batch B/2 equal to one worker at batch B (1e-5),
+and a dead worker ending the other's run with a clear error in bounded time."""
 import importlib.util
 import os
 import socket
@@ -32,7 +32,7 @@ def _torchrun(outdir, *args, timeout=180, env=None):
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    proc = _torchrun(out, "kv", "module", "bucketing")
+    proc = _torchrun(out, "kv", "module", "bucketing", "sequential")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return lambda name, rank: np.load(out / f"{name}-rank{rank}.npz")
 
@@ -70,6 +70,23 @@ def test_bucketing_two_workers_equal_one_worker(two_workers):
     for rank in (0, 1):
         got = two_workers("bucketing", rank)
         for k, v in single.items():
+            np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_sequential_two_workers_equal_one_worker_with_the_global_batch(two_workers):
+    x, y = worker.dataset()
+    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
+    orig = worker.dataset
+    worker.dataset = lambda: (x1, y1)
+    try:
+        single = worker.fit_sequential("local", worker.B)
+    finally:
+        worker.dataset = orig
+    assert set(single) >= {"fc1_weight", "fc2_weight"}
+    for rank in (0, 1):
+        got = two_workers("sequential", rank)
+        assert sorted(got.files) == sorted(single)
+        for k, v in single.items():     # parameters, and the metrics counted over workers
             np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
 
 
