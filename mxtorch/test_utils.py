@@ -254,21 +254,69 @@ def rand_shape_nd(num_dim, dim=10, allow_zero_size=False):
     return tuple(np.random.randint(low, dim + 1, size=num_dim))
 
 
-def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
-                 shuffle_csr_indices=False, distribution=None, ctx=None):
-    """A dense NDArray of standard-normal values (numpy's global RNG) on ``ctx``
-    (default :func:`default_context`).
+def rand_sparse_ndarray(shape, stype, density=None, dtype=None, distribution=None,
+                        data_init=None, rsp_indices=None, modifier_func=None,
+                        shuffle_csr_indices=False, ctx=None):
+    """A random sparse array and its parts (numpy's global RNG), as MXNet's.
+
+    'row_sparse': each row is stored with probability ``density`` (or the rows
+    ``rsp_indices``), values uniform in [0, 1); returns ``(arr, (values, indices))``.
+    'csr': each element is kept with probability ``density`` (uniform [0, 1) values
+    below it, MXNet's path without scipy); returns ``(arr, (indptr, indices, data))``.
 
     Raises
     ------
+    MXNetValueError
+        For another stype, or a csr shape that is not 2-D.
     MXNetNotImplementedError
-        For ``stype`` 'row_sparse' or 'csr' (sparse storage arrives with issue 4).
+        For ``distribution='powerlaw'`` or ``shuffle_csr_indices``.
     """
-    if stype != "default":
-        raise MXNetNotImplementedError(f"rand_ndarray: stype={stype!r} needs sparse storage, "
-                                       "which arrives with issue 4; use stype='default'")
+    from .ndarray import sparse
     ctx = ctx if ctx else default_context()
-    return array(random_arrays(tuple(shape)), dtype=dtype, ctx=ctx)
+    density = np.random.rand() if density is None else density
+    dtype = default_dtype() if dtype is None else dtype
+    if distribution not in (None, "uniform") or shuffle_csr_indices:
+        raise MXNetNotImplementedError("rand_sparse_ndarray: only the uniform distribution "
+                                       "without shuffle_csr_indices is implemented")
+    if stype == "row_sparse":
+        if rsp_indices is not None:
+            indices = np.asarray(rsp_indices)
+        else:
+            indices = np.argwhere(np.random.rand(shape[0]) < density).flatten()
+        if indices.shape[0] == 0:
+            return (sparse.zeros("row_sparse", shape, ctx=ctx, dtype=dtype),
+                    (np.array([], dtype=dtype), np.array([])))
+        val = np.random.rand(indices.shape[0], *shape[1:]).astype(dtype)
+        if data_init is not None:
+            val.fill(data_init)
+        if modifier_func is not None:
+            val = np.vectorize(modifier_func)(val).astype(dtype)
+        arr = sparse.row_sparse_array((val, indices), shape=shape, dtype=dtype, ctx=ctx)
+        return arr, (val, indices)
+    if stype == "csr":
+        if len(shape) != 2:
+            raise MXNetValueError(f"rand_sparse_ndarray: a csr shape must be 2-D, got {shape}")
+        dns = np.random.uniform(size=shape).astype(dtype)
+        dns = dns * (dns < density)
+        if data_init is not None:
+            dns[dns != 0] = data_init
+        csr = sparse.csr_matrix(dns, ctx=ctx, dtype=dtype)
+        return csr, (csr.indptr, csr.indices, csr.data)
+    raise MXNetValueError(f"rand_sparse_ndarray: unknown storage type {stype!r}; use 'csr' or "
+                          "'row_sparse'")
+
+
+def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
+                 shuffle_csr_indices=False, distribution=None, ctx=None):
+    """A random NDArray on ``ctx`` (default :func:`default_context`): dense standard-normal
+    values, or a sparse array from :func:`rand_sparse_ndarray` (numpy's global RNG)."""
+    ctx = ctx if ctx else default_context()
+    if stype == "default":
+        return array(random_arrays(tuple(shape)), dtype=dtype, ctx=ctx)
+    return rand_sparse_ndarray(shape, stype, density=density, dtype=dtype,
+                               modifier_func=modifier_func,
+                               shuffle_csr_indices=shuffle_csr_indices,
+                               distribution=distribution, ctx=ctx)[0]
 
 
 # ---------------------------------------------------------------- operator checks

@@ -172,7 +172,7 @@ def generate():
              "shape": list(v.shape)} for k, v in loaded.items()]}
         for k, v in loaded.items():
             arrays[f"np_shape_v3.params/{k}"] = v.asnumpy()
-    # sparse files (loading them is issue 4)
+    # sparse files (row_sparse and csr records)
     rsp = mx.nd.sparse.row_sparse_array((np.array([[1, 2], [3, 4]], np.float32), [1, 3]),
                                         shape=(5, 2))
     csr = mx.nd.sparse.csr_matrix((np.array([1, 2, 3], np.float32), [0, 2, 1], [0, 2, 2, 3]),

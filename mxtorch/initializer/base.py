@@ -146,6 +146,12 @@ class Initializer:
         MXNetValueError
             The name matches no rule (give the variable an explicit ``init=``).
         """
+        if getattr(arr, "stype", "default") != "default":
+            # a sparse array: fill a dense copy, store its nonzero rows (as MXNet's arr[:] =)
+            dense = arr.tostype("default")
+            self(desc, dense)
+            arr[:] = dense
+            return
         with torch.no_grad():
             if not isinstance(desc, InitDesc):
                 self._legacy_init(desc, arr)

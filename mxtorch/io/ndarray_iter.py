@@ -9,8 +9,9 @@ import numbers
 import numpy as np
 import torch
 
-from ..base import MXNetTypeError, MXNetValueError, StateError
+from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError, StateError
 from ..ndarray.ndarray import NDArray, array as _nd_array
+from ..ndarray.sparse import CSRNDArray, csr_matrix, csr_rows, csr_take
 from .data_desc import DataBatch, DataDesc
 from .data_iter import DataIter
 
@@ -26,6 +27,8 @@ def _to_ndarray(value, key):
         out = value
     elif isinstance(value, torch.Tensor):
         out = NDArray(value.detach())
+    elif hasattr(value, "tocsr"):          # a scipy.sparse matrix
+        out = csr_matrix(value)
     else:
         try:
             out = _nd_array(np.asarray(value), dtype=np.float32)
@@ -60,6 +63,8 @@ def _init_data(data, allow_empty, default_name):
 
 
 def _rows(arr, axis, lo, hi):
+    if arr.stype == "csr":
+        return CSRNDArray(csr_rows(arr._data, lo, hi), arr._ctx)
     return NDArray(arr._data.narrow(axis, lo, hi - lo), arr._ctx)
 
 
@@ -125,6 +130,15 @@ class NDArrayIter(DataIter):
         self._axis = layout.find("N")
         self.data = _init_data(data, allow_empty=False, default_name=data_name)
         self.label = _init_data(label, allow_empty=True, default_name=label_name)
+        sparse = [k for k, v in self.data + self.label if v.stype != "default"]
+        if sparse and (last_batch_handle != "discard" or self._axis != 0):
+            raise MXNetNotImplementedError(
+                f"NDArrayIter: sparse inputs {sparse} need last_batch_handle='discard' and "
+                f"batch axis 0 (as in MXNet); got {last_batch_handle!r}, layout {layout!r}")
+        if any(v.stype == "row_sparse" for _, v in self.data + self.label):
+            raise MXNetNotImplementedError("NDArrayIter: row_sparse inputs are not supported "
+                                           "(MXNet iterates over csr only); pass "
+                                           "arr.tostype('csr') or a dense array")
         lengths = {}
         for k, v in self.data + self.label:
             if v.ndim <= self._axis:
@@ -216,6 +230,8 @@ class NDArrayIter(DataIter):
     # ------------------------------------------------------------------ batch building
     def _slice(self, arr, start, end):
         """A view of rows [start, end) along the batch axis (clamped like Python slicing)."""
+        if arr.stype == "csr":
+            return _rows(arr, 0, start, max(start, min(end, arr.shape[0])))
         if self._axis == 0:
             return NDArray(arr._data[start:end], arr._ctx)
         index = (slice(None),) * self._axis + (slice(start, end),)
@@ -319,5 +335,8 @@ class NDArrayIter(DataIter):
         out = []
         for k, arr in source:
             index = torch.from_numpy(rows).to(arr._data.device)
+            if arr.stype == "csr":
+                out.append((k, CSRNDArray(csr_take(arr._data, index), arr._ctx)))
+                continue
             out.append((k, NDArray(arr._data.index_select(self._axis, index), arr._ctx)))
         return out

@@ -5,6 +5,8 @@ from .ops import *  # noqa: F401,F403
 from . import ops
 from .serialize import save, load, load_frombuffer
 from . import random
+from . import sparse
+from .sparse import CSRNDArray, RowSparseNDArray, cast_storage
 
 
 def __getattr__(name):

@@ -236,9 +236,12 @@ class NDArray:
         return NDArray(self._data.detach(), self._ctx)
 
     def tostype(self, stype):
-        if stype != "default":
-            raise MXNetValueError(f"storage type {stype!r} is not supported yet (issue 4)")
-        return self
+        """This array in storage ``stype``: 'default', 'csr' (2-D) or 'row_sparse' (see
+        :mod:`mxtorch.ndarray.sparse`)."""
+        if stype == "default":
+            return self
+        from . import sparse
+        return sparse.cast_storage(self, stype)
 
     # ----------------------------------------------------------------- indexing
     @staticmethod
@@ -265,7 +268,7 @@ class NDArray:
     # ----------------------------------------------------------------- arithmetic
     def _other(self, o):
         if isinstance(o, NDArray):
-            return o._data
+            return o._data if o._data.layout is torch.strided else o._data.to_dense()
         if isinstance(o, np.ndarray):
             return torch.from_numpy(o).to(self._data.device)
         return o

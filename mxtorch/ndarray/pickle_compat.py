@@ -16,7 +16,9 @@ from .serialize import dumps_record, loads_record
 
 __all__ = ["loads_mxnet_pickle", "dumps_mxnet_pickle", "PickledObject"]
 
-_NDARRAY_PATHS = {("mxnet.ndarray.ndarray", "NDArray"), ("mxnet.ndarray", "NDArray")}
+_NDARRAY_PATHS = {("mxnet.ndarray.ndarray", "NDArray"), ("mxnet.ndarray", "NDArray"),
+                  ("mxnet.ndarray.sparse", "RowSparseNDArray"),
+                  ("mxnet.ndarray.sparse", "CSRNDArray")}
 # modules whose classes may appear in a dump_optimizer=True file (never instantiated)
 _OBJECT_MODULES = {"mxnet.optimizer.optimizer", "mxnet.optimizer", "mxnet.optimizer.contrib",
                    "mxnet.lr_scheduler"}
@@ -67,8 +69,9 @@ def _object_stub(module, name):
 
 
 class _PickledNDArray(NDArray):
-    """Target of ``mxnet.ndarray.ndarray.NDArray`` in a pickle; becomes a plain NDArray
-    once its ``{'handle': bytearray(record)}`` state is set."""
+    """Target of ``mxnet.ndarray.ndarray.NDArray`` (and the sparse classes) in a pickle;
+    becomes an NDArray of the record's storage type once its ``{'handle':
+    bytearray(record)}`` state is set."""
     __slots__ = ()
 
     def __init__(self, handle=None, *args, **kwargs):
@@ -88,6 +91,8 @@ class _PickledNDArray(NDArray):
                                   f"{type(handle).__name__}")
             arr = loads_record(handle, source="pickled NDArray")
             self._data, self._ctx = arr._data, None
+            self.__class__ = type(arr)
+            return
         self.__class__ = NDArray
 
 
@@ -194,8 +199,6 @@ def loads_mxnet_pickle(buf, source="<buffer>"):
     FormatError
         If the pickle names any other class or function (nothing of it is run), or is
         corrupt or truncated.
-    MXNetNotImplementedError
-        For sparse NDArrays (issue 4).
     """
     if not isinstance(buf, (bytes, bytearray, memoryview)):
         raise MXNetTypeError(f"loads_mxnet_pickle: buf must be bytes, got {type(buf).__name__}")

@@ -1,6 +1,7 @@
 """MXNet's binary NDArray files (``mx.nd.save`` / ``mx.nd.load``, ``.params``) and the
 raw single-array records used by pickled NDArrays. Layout: reference section 3.1-3.2
-(little-endian; dense V2 records written, V0/V1/V2/V3 dense records read)."""
+(little-endian; dense and sparse V2 records written, V0/V1/V2/V3 dense and V2 row_sparse /
+csr records read)."""
 import os
 import struct
 import sys
@@ -8,7 +9,7 @@ import sys
 import numpy as np
 import torch
 
-from ..base import (DTYPE_MX_TO_NP, FormatError, MXNetNotImplementedError, MXNetTypeError,
+from ..base import (DTYPE_MX_TO_NP, FormatError, MXNetTypeError,
                     MXNetValueError)
 from ..context import Context, num_gpus
 from ..util.atomic import atomic_open
@@ -37,16 +38,41 @@ _BIG_ENDIAN_HOST = sys.byteorder != "little"
 # ------------------------------------------------------------------------------- writing
 def _tensor_of(value, where):
     if isinstance(value, NDArray):
-        if getattr(value, "stype", "default") != "default":
-            raise MXNetNotImplementedError(
-                f"mx.nd.save: {where} has storage type {value.stype!r}; only dense arrays can be "
-                "saved in this version (sparse storage arrives with issue 4): save "
-                "value.tostype('default')")
         return value._data
     if isinstance(value, torch.Tensor):
         return value
     raise MXNetTypeError(f"mx.nd.save: {where} is a {type(value).__name__}; save only accepts an "
                          "NDArray, a list of NDArrays or a dict str->NDArray")
+
+
+def _raw(t):
+    """The bytes of a dense tensor in C order, little-endian (no copy on CPU)."""
+    t = t.to("cpu").contiguous()
+    if t.dtype == torch.bfloat16:
+        t = t.view(torch.int16)
+    arr = t.numpy()
+    if _BIG_ENDIAN_HOST:
+        arr = arr.byteswap()
+    return memoryview(arr.reshape(-1)).cast("B")
+
+
+def _tshape(shape):
+    return struct.pack(f"<i{len(shape)}q", len(shape), *shape)
+
+
+def _sparse_record_parts(t, code, dev_type, dev_id):
+    """A row_sparse / csr record: storage shape, shape, context, dtype, the aux arrays'
+    types and shapes, then the values and the aux arrays (int64 ids, as MXNet)."""
+    if t.layout is torch.sparse_csr:
+        stype, values = STYPE_CSR, t.values()
+        aux = [t.crow_indices().to(torch.int64), t.col_indices().to(torch.int64)]
+    else:
+        t = t.coalesce()
+        stype, values, aux = STYPE_ROW_SPARSE, t.values(), [t.indices()[0].to(torch.int64)]
+    header = (struct.pack("<Ii", V2_MAGIC, stype) + _tshape(tuple(values.shape)) +
+              _tshape(tuple(t.shape)) + struct.pack("<iii", dev_type, dev_id, code) +
+              b"".join(struct.pack("<i", 6) + _tshape(tuple(a.shape)) for a in aux))
+    return [header, _raw(values)] + [_raw(a) for a in aux]
 
 
 def _record_parts(tensor, ctx=None):
@@ -60,19 +86,15 @@ def _record_parts(tensor, ctx=None):
     if ctx is None:
         ctx = Context.from_torch(t.device)
     dev_type = _DEV_GPU if t.device.type == "cuda" else ctx.device_typeid
+    if t.layout is not torch.strided:
+        return _sparse_record_parts(t, code, dev_type, ctx.device_id)
     shape = tuple(t.shape)
     # legacy (V2) shapes cannot hold a 0-d array or a zero-size dim: MXNet writes those as V3
     # records (numpy shape semantics), so we do the same.
     magic = V2_MAGIC if shape and all(shape) else V3_MAGIC
     header = struct.pack(f"<IiI{len(shape)}qiii", magic, STYPE_DENSE, len(shape), *shape,
                          dev_type, ctx.device_id, code)
-    t = t.to("cpu").contiguous()
-    if t.dtype == torch.bfloat16:
-        t = t.view(torch.int16)
-    arr = t.numpy()
-    if _BIG_ENDIAN_HOST:
-        arr = arr.byteswap()
-    return [header, memoryview(arr.reshape(-1)).cast("B")]
+    return [header, _raw(t)]
 
 
 def _normalize(data):
@@ -141,9 +163,6 @@ def save(fname, data):
         If ``data`` is none of the accepted containers.
     MXNetTypeError
         If a key is not a str or a value not an NDArray (nothing is written).
-    MXNetNotImplementedError
-        For a sparse array (issue 4).
-
     Notes
     -----
     Arrays with ndim >= 1 and no zero-size dimension are written as V2 records, byte-for-byte
@@ -217,10 +236,10 @@ def _read_record(r, index):
     if magic == V2_MAGIC or magic == V3_MAGIC:
         (stype,) = r.unpack("<i", f"{what} storage type")
         if stype in _SPARSE_NAMES:
-            raise MXNetNotImplementedError(
-                f"{r.source}: {what} (byte {start}) is a {_SPARSE_NAMES[stype]} sparse array; "
-                "sparse storage arrives with issue 4. Convert it to dense in MXNet "
-                "(arr.tostype('default')) and save again")
+            if magic != V2_MAGIC:
+                r.fail(f"{what} at byte {start} is a sparse record in numpy-shape (V3) form, "
+                       "which MXNet 1.x never writes")
+            return _read_sparse(r, what, start, stype)
         if stype not in (STYPE_DENSE, STYPE_UNDEFINED):
             r.fail(f"{what} at byte {start} has unknown storage type {stype}")
         shape = r.shape(what)
@@ -260,6 +279,61 @@ def _read_record(r, index):
     if device is not None:
         t = t.to(device)
     return NDArray(t)
+
+
+def _read_raw(r, what, shape, code):
+    if code not in _CODE_TO_TYPES:
+        r.fail(f"{what} has unknown dtype code {code} (known: 0-12)")
+    raw_dtype, torch_dt = _CODE_TO_TYPES[code]
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    nbytes = count * raw_dtype.itemsize
+    r.need(nbytes, f"{what} of shape {shape}")
+    arr = np.frombuffer(r.buf, dtype=raw_dtype, count=count, offset=r.pos)
+    r.pos += nbytes
+    t = torch.from_numpy(arr.astype(raw_dtype.newbyteorder("="), copy=True)).reshape(shape)
+    return t.view(torch_dt) if torch_dt is not None else t
+
+
+def _read_sparse(r, what, start, stype):
+    """The rest of a row_sparse / csr V2 record (layout in :func:`_sparse_record_parts`),
+    checked against the logical shape before the tensor is built."""
+    from .sparse import CSRNDArray, RowSparseNDArray, csr_tensor, rsp_tensor
+    storage_shape = r.shape(f"{what} storage shape")
+    shape = r.shape(what)
+    if storage_shape is None or shape is None:
+        r.fail(f"{what} at byte {start} is a sparse record without a shape")
+    dev_type, dev_id, code = r.unpack("<iii", f"{what} context and dtype")
+    if dev_type not in _KNOWN_DEV_TYPES:
+        r.fail(f"{what} at byte {start} has unknown device type {dev_type}")
+    naux = 2 if stype == STYPE_CSR else 1
+    aux_meta = []
+    for k in range(naux):
+        (aux_code,) = r.unpack("<i", f"{what} aux {k} type")
+        aux_shape = r.shape(f"{what} aux {k} shape")
+        if aux_code not in (4, 6) or aux_shape is None or len(aux_shape) != 1:
+            r.fail(f"{what} at byte {start}: aux array {k} must be a 1-D int32/int64 array")
+        aux_meta.append((aux_code, aux_shape))
+    values = _read_raw(r, f"{what} values", storage_shape, code)
+    aux = [_read_raw(r, f"{what} aux {k}", s, c).to(torch.int64)
+           for k, (c, s) in enumerate(aux_meta)]
+    if stype == STYPE_CSR:
+        indptr, indices = aux
+        if (len(shape) != 2 or len(indptr) != shape[0] + 1 or len(storage_shape) != 1
+                or len(indices) != storage_shape[0] or
+                (len(indptr) and int(indptr[-1]) != len(indices)) or
+                (len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= shape[1]))):
+            r.fail(f"{what} at byte {start} is an inconsistent csr record (shape {shape}, "
+                   f"{len(indices)} values, {len(indptr)} row pointers)")
+        t, cls = csr_tensor(values, indices, indptr, shape), CSRNDArray
+    else:
+        (rows,) = aux
+        if (not shape or tuple(storage_shape) != (len(rows),) + tuple(shape[1:]) or
+                (len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= shape[0]))):
+            r.fail(f"{what} at byte {start} is an inconsistent row_sparse record (shape "
+                   f"{shape}, stored {storage_shape}, {len(rows)} row ids)")
+        t, cls = rsp_tensor(values, rows, shape), RowSparseNDArray
+    device = _target_device(dev_type, dev_id)
+    return cls(t.to(device) if device is not None else t)
 
 
 def _parse(buf, source):
@@ -323,8 +397,6 @@ def load(fname):
     FormatError
         If the file is truncated, not an NDArray file, or a header is inconsistent (sizes are
         checked against the file length before anything is allocated).
-    MXNetNotImplementedError
-        For sparse (row_sparse / csr) records (issue 4).
     OSError
         If the file cannot be read.
     """

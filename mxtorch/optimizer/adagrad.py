@@ -42,6 +42,9 @@ class AdaGrad(Optimizer):
         super().__init__(**kwargs)
         self.float_stable_eps = eps
 
+    #: a row_sparse gradient updates only its rows (MXNet's sparse adagrad_update)
+    lazy_rows = True
+
     def create_state(self, index, weight):
         """A zero float32 ``history`` like ``weight``."""
         return zeros_f32(weight)

@@ -58,6 +58,11 @@ class Adam(Optimizer):
         self.epsilon = epsilon
         self.lazy_update = lazy_update
 
+    @property
+    def lazy_rows(self):
+        """Whether a row_sparse gradient updates only its rows (``lazy_update``)."""
+        return self.lazy_update
+
     def create_state(self, index, weight):
         """Zero ``(mean, var)`` like ``weight``."""
         return (_zeros_like(weight), _zeros_like(weight))

@@ -110,6 +110,11 @@ class SGD(Optimizer):
         self.lazy_update = lazy_update
         self.aggregate_num = int(os.getenv('MXNET_OPTIMIZER_AGGREGATION_SIZE', "4"))
 
+    @property
+    def lazy_rows(self):
+        """Whether a row_sparse gradient updates only its rows (``lazy_update``)."""
+        return self.lazy_update
+
     def create_state(self, index, weight):
         """A zero momentum like ``weight``, or None when momentum is 0."""
         if self.momentum != 0.0:

@@ -1,7 +1,10 @@
 """``Updater``: applies an optimizer to (index, grad, weight) triples, owning the
 per-index states; and ``get_updater``. States save to and load from bytes without
 pickle (see states.py), and real MXNet ``.states`` pickles load too."""
+import torch
+
 from ..base import MXNetTypeError
+from ..ndarray.ndarray import NDArray
 from .optimizer import Optimizer
 from .states import dumps_states, loads_states
 
@@ -57,6 +60,16 @@ class Updater:
             elif not synced[idx]:
                 states[idx] = self.sync_state_context(states[idx], weights[i].context)
                 synced[idx] = True
+        if any(g._data.layout is not torch.strided for g in grads):
+            dense = [k for k, g in enumerate(grads) if g._data.layout is torch.strided]
+            for k in range(len(grads)):
+                if k not in dense:
+                    self._update_row_sparse(indices[k], weights[k], grads[k])
+            indices, weights, grads = ([x[k] for k in dense] for x in (indices, weights, grads))
+        self._update_dense(indices, weights, grads)
+
+    def _update_dense(self, indices, weights, grads):
+        opt, states = self.optimizer, self.states
         if opt._native():
             opt._update_many(indices, weights, grads, [states[i] for i in indices],
                              allow_mp=True)
@@ -65,6 +78,43 @@ class Updater:
         else:
             for i, w, g in zip(indices, weights, grads):
                 opt.update_multi_precision(i, w, g, states[i])
+
+    def _update_row_sparse(self, idx, weight, grad):
+        """Update with a row_sparse gradient. Lazily (SGD and Adam with ``lazy_update``,
+        AdaGrad: MXNet's sparse kernels) only the rows in ``grad.indices`` of the weight and
+        of its row-shaped states change, as if the optimizer ran on those rows alone;
+        otherwise the gradient is made dense (MXNet's standard update)."""
+        g = grad._data.coalesce()
+        if not getattr(self.optimizer, "lazy_rows", False):
+            self._update_dense([idx], [weight], [NDArray(g.to_dense(), grad._ctx)])
+            return
+        rows = g.indices()[0]
+        full = weight.shape
+
+        def gather(state):
+            if isinstance(state, NDArray) and state.shape == full:
+                return NDArray(state._data.index_select(0, rows), state._ctx)
+            if isinstance(state, (tuple, list)):
+                return type(state)(gather(x) for x in state)
+            return state
+
+        def scatter(dst, src):
+            if isinstance(dst, NDArray) and dst.shape == full:
+                dst._data.index_copy_(0, rows, src._data.to(dst._data.dtype))
+            elif isinstance(dst, (tuple, list)):
+                for d, s_ in zip(dst, src):
+                    scatter(d, s_)
+
+        state = self.states[idx]
+        w_rows, s_rows = gather(weight), gather(state)
+        self.states[idx] = s_rows
+        try:
+            self._update_dense([idx], [w_rows], [NDArray(g.values(), grad._ctx)])
+        finally:
+            self.states[idx] = state
+        with torch.no_grad():
+            scatter(weight, w_rows)
+            scatter(state, s_rows)
 
     def _update_chunks(self, indices, weights, grads):
         """MXNet's aggregated calls, for subclasses that override update methods."""

@@ -6,6 +6,7 @@ A Symbol is a list of output entries ``(node, index)``. A node is a variable
 immutable once built (except hidden attributes set through ``_set_attr``).
 """
 import json
+import numbers
 
 import numpy as np
 import torch
@@ -642,7 +643,9 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     attrs = AttrScope.current().get(attr)
     attrs = {f"__{k}__" if k in HIDDEN_KEYS else k: _format(v) for k, v in attrs.items()}
     if shape is not None:
-        attrs["__shape__"] = str(tuple(shape))
+        # MXNet writes str(shape): an int (``shape=(1)``) stays "1"
+        attrs["__shape__"] = str(int(shape)) if isinstance(shape, numbers.Integral) \
+            else str(tuple(shape))
     if lr_mult is not None:
         attrs["__lr_mult__"] = str(lr_mult)
     if wd_mult is not None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import mxtorch as mx
-from mxtorch.base import MXNetNotImplementedError
+from mxtorch.base import FormatError
 from mxtorch.ndarray import serialize
 from mxtorch.ndarray.pickle_compat import PickledObject, dumps_mxnet_pickle, loads_mxnet_pickle
 
@@ -90,10 +90,28 @@ def test_np_shape_v3_scalar_and_zero_size():
     assert loaded["zero"].shape == (0, 3)
 
 
+def test_sparse_files_load_and_resave_byte_identical():
+    rsp = mx.nd.load(_path("sparse_row_sparse.params"))["w"]
+    assert rsp.stype == "row_sparse" and rsp.shape == (5, 2)
+    np.testing.assert_array_equal(rsp.indices.asnumpy(), [1, 3])
+    np.testing.assert_array_equal(rsp.data.asnumpy(), [[1, 2], [3, 4]])
+    ones, csr = mx.nd.load(_path("sparse_csr.params"))
+    assert ones.stype == "default" and csr.stype == "csr" and csr.shape == (3, 3)
+    np.testing.assert_array_equal(csr.asnumpy(), [[1, 0, 2], [0, 0, 0], [0, 3, 0]])
+    np.testing.assert_array_equal(csr.indptr.asnumpy(), [0, 2, 2, 3])
+    for name, value in (("sparse_row_sparse.params", {"w": rsp}),
+                        ("sparse_csr.params", [ones, csr])):
+        with open(_path(name), "rb") as f:
+            assert serialize.dumps(value) == f.read()
+
+
 @pytest.mark.parametrize("name", ["sparse_row_sparse.params", "sparse_csr.params"])
-def test_sparse_files_refused_naming_issue_4(name):
-    with pytest.raises(MXNetNotImplementedError, match="sparse storage arrives with issue 4"):
-        mx.nd.load(_path(name))
+def test_corrupt_sparse_records_raise_format_errors(name):
+    with open(_path(name), "rb") as f:
+        good = f.read()
+    for cut in range(24, len(good) - 8, 7):
+        with pytest.raises(FormatError):
+            serialize.loads(good[:cut])
 
 
 @pytest.mark.parametrize("dtype", sorted(MANIFEST["records"]))

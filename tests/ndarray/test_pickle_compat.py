@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mxtorch as mx
-from mxtorch.base import FormatError, MXNetNotImplementedError, MXNetTypeError
+from mxtorch.base import FormatError, MXNetTypeError
 from mxtorch.ndarray import serialize
 from mxtorch.ndarray.pickle_compat import PickledObject, dumps_mxnet_pickle, loads_mxnet_pickle
 
@@ -64,13 +64,14 @@ def test_corrupt_and_truncated_pickles_are_format_errors():
         loads_mxnet_pickle("text")
 
 
-def test_sparse_ndarray_in_pickle_names_issue_4():
-    rec = serialize.dumps_record(mx.nd.ones((2,)))
-    sparse = rec[:4] + (1).to_bytes(4, "little") + rec[8:]
+def test_sparse_ndarray_in_pickle_loads():
+    rsp = mx.nd.sparse.row_sparse_array(([[1.0, 2.0]], [3]), shape=(5, 2))
+    rec = serialize.dumps_record(rsp)
     buf = (b"\x80\x03cmxnet.ndarray.ndarray\nNDArray\nN\x85R}X\x06\x00\x00\x00handle"
-           b"cbuiltins\nbytearray\nB" + len(sparse).to_bytes(4, "little") + sparse + b"\x85Rsb.")
-    with pytest.raises(MXNetNotImplementedError, match="issue 4"):
-        loads_mxnet_pickle(buf)
+           b"cbuiltins\nbytearray\nB" + len(rec).to_bytes(4, "little") + rec + b"\x85Rsb.")
+    out = loads_mxnet_pickle(buf)
+    assert out.stype == "row_sparse"
+    np.testing.assert_array_equal(out.asnumpy(), rsp.asnumpy())
 
 
 def test_writer_roundtrip_all_value_types():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import mxtorch as mx
-from mxtorch.base import FormatError, MXNetNotImplementedError, MXNetTypeError, MXNetValueError
+from mxtorch.base import FormatError, MXNetTypeError, MXNetValueError
 from mxtorch.ndarray import serialize
 
 RNG = np.random.RandomState(0)
@@ -129,12 +129,15 @@ def test_save_refuses_bad_data_and_writes_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_save_refuses_sparse_stype(monkeypatch):
-    class Sparse(mx.nd.NDArray):
-        __slots__ = ()
-        stype = "row_sparse"
-    with pytest.raises(MXNetNotImplementedError, match="issue 4"):
-        serialize.dumps([Sparse(torch.ones(2))])
+def test_sparse_arrays_roundtrip(tmp_path):
+    csr = mx.nd.array([[0, 1.5, 0], [0, 0, 0], [2, 0, -3]]).tostype("csr")
+    rsp = mx.nd.array([[0, 0], [1, 2], [0, 0], [3, 0]]).tostype("row_sparse")
+    mx.nd.save(str(tmp_path / "s.params"), {"c": csr, "r": rsp, "d": mx.nd.ones((2,))})
+    back = mx.nd.load(str(tmp_path / "s.params"))
+    assert [back[k].stype for k in "crd"] == ["csr", "row_sparse", "default"]
+    for k, v in (("c", csr), ("r", rsp)):
+        np.testing.assert_array_equal(back[k].asnumpy(), v.asnumpy())
+    np.testing.assert_array_equal(back["r"].indices.asnumpy(), [1, 3])
 
 
 def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
@@ -214,10 +217,10 @@ def test_inconsistent_headers_refused():
     assert "negative dimension" in _error(bytes(neg))
 
 
-def test_sparse_record_refused_with_issue():
+def test_truncated_sparse_record_is_a_format_error():
     rec = struct.pack("<Iii", 0xF993FAC9, 1, 1) + struct.pack("<q", 2)
     buf = struct.pack("<QQQ", 0x112, 0, 1) + rec + b"\0" * 64
-    with pytest.raises(MXNetNotImplementedError, match="row_sparse.*issue 4"):
+    with pytest.raises(FormatError):
         serialize.loads(buf)
 
 

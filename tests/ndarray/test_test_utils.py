@@ -6,7 +6,6 @@ import torch
 
 import mxtorch as mx
 import mxtorch.test_utils as tu
-from mxtorch.base import MXNetNotImplementedError
 
 
 def test_default_context_roundtrip():
@@ -108,8 +107,12 @@ def test_random_shapes_and_arrays():
     arr = tu.rand_ndarray((3, 4), dtype="float64")
     assert arr.dtype == np.float64
     np.testing.assert_array_equal(arr.asnumpy(), want.astype(np.float64))
-    with pytest.raises(MXNetNotImplementedError, match="issue 4"):
-        tu.rand_ndarray((3, 4), stype="csr", density=0.5)
+    np.random.seed(3)
+    csr = tu.rand_ndarray((30, 40), stype="csr", density=0.2)
+    dense = csr.asnumpy()
+    assert csr.stype == "csr" and 0.1 < (dense != 0).mean() < 0.3
+    rsp = tu.rand_ndarray((30, 4), stype="row_sparse", density=0.5)
+    assert rsp.stype == "row_sparse" and 0 < len(rsp.indices) < 30
 
 
 # ---------------------------------------------------------------- operator checks

@@ -17,7 +17,65 @@ from ..registry import OpDef, Param, register
 _STYPE = Param("any", None)
 
 
+class _CsrDot(torch.autograd.Function):
+    """``csr @ w`` (or ``csr.T @ w``) whose gradient for ``w`` is row_sparse: only the rows
+    the csr operand touches (its column ids; for ``csr.T``, its nonempty rows), as MXNet's
+    dot backward gives."""
+
+    @staticmethod
+    def forward(ctx, csr, w, transpose_a):
+        ctx.save_for_backward(csr)
+        ctx.transpose_a = transpose_a
+        return (csr.t() if transpose_a else csr) @ w
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.needs_input_grad[1]:
+            return None, None, None
+        (csr,) = ctx.saved_tensors
+        if ctx.transpose_a:
+            crow = csr.crow_indices()
+            rows = (crow[1:] > crow[:-1]).nonzero().reshape(-1)
+            dense = csr @ grad
+        else:
+            rows = torch.unique(csr.col_indices())
+            dense = csr.t() @ grad
+        return None, torch.sparse_coo_tensor(rows.reshape(1, -1), dense.index_select(0, rows),
+                                             size=dense.shape, is_coalesced=True,
+                                             check_invariants=False), None
+
+
+def sparse_dot(lhs, rhs, transpose_a=False, transpose_b=False):
+    """``dot`` of 2-D operands of which one is sparse, as a dense tensor. A csr ``lhs``
+    with a 2-D dense ``rhs`` gives ``rhs`` a row_sparse gradient (:class:`_CsrDot`);
+    row_sparse operands and a csr ``rhs`` are computed densely."""
+    if lhs.dim() != 2 or rhs.dim() != 2:
+        raise MXNetValueError(f"dot with sparse storage needs 2-D operands, got shapes "
+                              f"{tuple(lhs.shape)} and {tuple(rhs.shape)}")
+    if lhs.layout is not torch.sparse_csr:
+        lhs = lhs.to_dense() if lhs.layout is not torch.strided else lhs
+        a = lhs.t() if transpose_a else lhs
+        b = rhs.to_dense() if rhs.layout is not torch.strided else rhs
+        return a @ (b.t() if transpose_b else b)
+    if rhs.layout is not torch.strided:
+        rhs = rhs.to_dense()
+    k = lhs.shape[0] if transpose_a else lhs.shape[1]
+    kb = rhs.shape[1] if transpose_b else rhs.shape[0]
+    if k != kb:
+        raise MXNetValueError(f"dot: shapes {tuple(lhs.shape)} and {tuple(rhs.shape)} "
+                              f"(transpose_a={transpose_a}, transpose_b={transpose_b}) "
+                              f"contract axes of sizes {k} and {kb}; they must be equal")
+    a = lhs.t() if transpose_a else lhs
+    if transpose_b:
+        return a @ rhs.t()
+    if rhs.requires_grad and not rhs.is_leaf:   # a computed operand takes a dense gradient
+        return a @ rhs
+    return _CsrDot.apply(lhs, rhs, transpose_a)
+
+
 def _dot_forward(p, is_train, lhs, rhs):
+    if lhs.layout is not torch.strided or rhs.layout is not torch.strided:
+        return sparse_dot(lhs, rhs, p.transpose_a, p.transpose_b)
     if lhs.dim() == 1 and rhs.dim() == 1:
         if lhs.shape[0] != rhs.shape[0]:
             raise MXNetValueError(f"dot: vectors of lengths {lhs.shape[0]} and {rhs.shape[0]}")

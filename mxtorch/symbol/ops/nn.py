@@ -492,7 +492,7 @@ register(OpDef(
 # ------------------------------------------------------------------ Embedding
 def _embedding_forward(p, is_train, data, weight):
     idx = data.long().clamp_(0, p.input_dim - 1) if data.device.type != "meta" else data.long()
-    return F.embedding(idx, weight)
+    return F.embedding(idx, weight, sparse=p.sparse_grad)
 
 
 def _embedding_shape(p, ins, outs):
