@@ -21,12 +21,15 @@ class CompiledGraph:
     ``list_arguments()`` / ``list_auxiliary_states()`` order.
     """
 
-    def __init__(self, train, infer, source, grad_args, devices=None):
+    def __init__(self, train, infer, source, grad_args, devices=None, loss_input=None,
+                 sparse=False):
+        self.sparse = sparse
         self.train = train
         self.infer = infer
         self.source = source
         self.grad_args = grad_args
         self.devices = devices
+        self.loss_input = loss_input
 
 
 def node_devices(symbol, default_device, group2device):
@@ -44,7 +47,8 @@ def needs_shapes(symbol):
     return any(n.op.bind_params is not None for n in symbol._topo() if n.op is not None)
 
 
-def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None, device=None):
+def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None, device=None,
+                  loss_input=None, sparse=False):
     """Generate the forward functions of ``symbol``.
 
     Parameters
@@ -66,7 +70,15 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
     device : torch.device, optional
         The default device, given to ops with ``bind_params`` (they have no input to
         take it from).
+    loss_input : callable(tensor, S) -> tensor, optional
+        Applied to every non-label input of a loss op (the accelerators' float32 cast and
+        loss scaling, see accel.py); the functions then take ``S`` after ``X``.
+    sparse : bool
+        Some inputs are sparse (csr): every op is called through
+        :func:`mxtorch.symbol.ops.sparse.sparse_aware` (sparse forms or dense fallback).
     """
+    if sparse:
+        from ..symbol.ops.sparse import sparse_aware
     nodes = symbol._topo()
     aux_ids = symbol._aux_ids()
     grad_args = tuple(grad_args)
@@ -88,7 +100,7 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
             names[(id(n), 0)] = var
             arg_pos += 1
             continue
-        env[f"F{i}"] = n.op.forward
+        env[f"F{i}"] = sparse_aware(n.op) if sparse else n.op.forward
         env[f"P{i}"] = n.params
         bind_params = n.op.bind_params
         if bind_params is not None:
@@ -102,13 +114,19 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
                 env[f"D{i}"] = devices[id(n)]
                 ref = f"{ref}.to(D{i})"
             refs.append(ref)
+        if loss_input is not None and n.op.is_loss:
+            env["LI"] = loss_input
+            labels = set(n.op.label_inputs)
+            names_in = n.op.input_names(n.params, len(refs))
+            refs = [f"LI({r}, S)" if j < len(names_in) and names_in[j] not in labels else r
+                    for j, r in enumerate(refs)]
         args = train_args = ", ".join(refs)
         if monitor:
-            aux_pos = set(n.aux_positions())
-            nin = len(refs) - len(aux_pos)
+            aux_in = set(n.aux_positions())
+            nin = len(refs) - len(aux_in)
             wrapped = []
             for j, ref in enumerate(refs):
-                if j not in aux_pos:
+                if j not in aux_in:
                     env[f"B{i}_{j}"] = (i, f"{n.name}_backward_output{j if nin > 1 else ''}")
                     ref = f"mb(B{i}_{j}, {ref})"
                 wrapped.append(ref)
@@ -126,11 +144,12 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
             names[(id(n), k)] = o
     heads = ", ".join(names[(id(n), k)] for n, k in symbol._outputs)
     leaves = ", ".join(f"a{j}" for j in grad_args)
-    sig = "A, X, mon, mb" if monitor else "A, X"
+    sig = "A, X" + (", S" if loss_input is not None else "") + (", mon, mb" if monitor else "")
     src = [f"def train({sig}):"] + lines[True] + [f"    return ({heads},), ({leaves}{',' if leaves else ''})",
                                                    f"def infer({sig}):"] + lines[False] + [f"    return ({heads},)"]
     source = "\n".join(src) + "\n"
     filename = f"<mxtorch-graph-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), env)  # noqa: S102 - code generated from our graph
-    return CompiledGraph(env["train"], env["infer"], source, grad_args, devices)
+    return CompiledGraph(env["train"], env["infer"], source, grad_args, devices, loss_input,
+                         sparse)

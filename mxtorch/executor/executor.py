@@ -13,6 +13,8 @@ from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, ShapeError, 
                     torch_dtype)
 from ..context import Context, current_context
 from ..ndarray.ndarray import NDArray, _as_tensor
+from ..ndarray import sparse as _sparse
+from ..symbol.ops.sparse import rsp_grad_names, var_stypes
 from .codegen import compile_graph, node_devices, needs_shapes
 
 __all__ = ["Executor"]
@@ -100,10 +102,15 @@ class Executor:
         'write', 'add' or 'null', globally or per argument.
     aux_states : list or dict of NDArray, optional
         Auxiliary state arrays; missing ones are allocated with zeros.
+    group2ctx : dict of str to Context, optional
+        Model parallelism: the context of each ``ctx_group``.
+    accel : Accelerate, optional
+        Opt-in accelerators (see accel.py and Module's arguments); None: the plain
+        generated functions.
     """
 
     def __init__(self, symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None,
-                 group2ctx=None, _graph=None):
+                 group2ctx=None, _graph=None, accel=None):
         self._symbol = symbol
         self._ctx = ctx if isinstance(ctx, Context) else current_context()
         self._arg_names = symbol.list_arguments()
@@ -139,10 +146,19 @@ class Executor:
                 {n: np_dtype(a._data.dtype) for n, a in zip(self._arg_names,
                                                             self.arg_arrays)})[0]
             _graph = None
-        if _graph is None or _graph.grad_args != tuple(grad_pos) or _graph.devices != devices:
+        loss_input = accel.loss_input if accel is not None else None
+        # sparse storage: csr inputs make every op sparse-aware; row_sparse gradients
+        # (csr dot, sparse embeddings, row_sparse variables) are stored as such
+        sparse_in = any(a._data.layout is not torch.strided for a in self.arg_arrays)
+        self._rsp_grads = rsp_grad_names(symbol) if grad_pos else set()
+        self._sparse_grads = bool(self._rsp_grads) or sparse_in
+        if _graph is None or _graph.grad_args != tuple(grad_pos) or _graph.devices != devices \
+                or _graph.loss_input is not loss_input or _graph.sparse != sparse_in:
             _graph = compile_graph(symbol, grad_pos, devices=devices, shapes=self._bind_shapes,
-                                   device=self._ctx.torch_device)
+                                   device=self._ctx.torch_device, loss_input=loss_input,
+                                   sparse=sparse_in)
         self._graph = _graph
+        self._accel = accel
         self._grad_pos = grad_pos
         self._write_pos = [j for j, i in enumerate(grad_pos)
                            if self._grad_req[self._arg_names[i]] == "write"]
@@ -155,19 +171,30 @@ class Executor:
         self._monitor_graph = None
         self._backward_taps = []
         self.outputs = []
+        self._run = _graph        # what forward calls: the graph, or its accelerated wrapper
+        self._scale = None
+        if accel is not None:
+            accel.prepare_arrays(self)
+            self._run = accel.wrap(_graph, self)
+            if accel.scaler is not None:
+                self._scale = accel.scaler.tensor(self._ctx.torch_device)
+            if accel.cuda_graphs:
+                from .accel import CudaGraphStep
+                step = CudaGraphStep(self)
+                self.forward, self.backward = step.forward, step.backward
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def simple_bind(cls, symbol, ctx, grad_req="write", type_dict=None, shapes=None,
                     shared_exec=None, shared_arg_names=None, shared_buffer=None,
-                    group2ctx=None):
+                    group2ctx=None, accel=None, stype_dict=None):
         """Allocate every array from input shapes (and dtypes) and bind.
 
         Arrays of ``shared_arg_names`` (and their gradients) are taken from
         ``shared_exec`` when it has them with the same shape; other inputs reuse arrays of
         ``shared_buffer`` (a dict, filled with what is allocated) when big enough.
         ``group2ctx`` maps ``ctx_group`` attributes to contexts (model parallelism): each
-        variable is allocated on its group's context.
+        variable is allocated on its group's context. ``accel``: see the constructor.
         """
         _check_unique(symbol.list_arguments() + symbol.list_auxiliary_states())
         shapes = dict(shapes or {})
@@ -192,8 +219,14 @@ class Executor:
         var_ctx = {n.name: group2ctx.get(n.attrs.get("__ctx_group__"), ctx)
                    for n in nodes if n.op is None}
 
-        def alloc(shape, dtype, name):
+        stypes = var_stypes(symbol)
+        stypes.update(stype_dict or {})
+
+        def alloc(shape, dtype, name, grad=False):
             c = var_ctx[name]
+            stype = stypes.get(name, "default")
+            if stype == "csr" or (grad and stype == "row_sparse"):
+                return _sparse.zeros(stype, shape, ctx=c, dtype=dtype or np.float32)
             return NDArray(torch.zeros(shape, dtype=torch_dtype(dtype or np.float32),
                                        device=c.torch_device), c)
 
@@ -215,14 +248,14 @@ class Executor:
                 if shared_buffer is not None and n not in shared:
                     shared_buffer[n] = a
             if reqs[n] != "null":
-                grads[n] = alloc(s, t, n)
+                grads[n] = alloc(s, t, n, grad=True)
         for n, s, t in zip(aux_names, aux_shapes, aux_types):
             if shared_exec is not None and n in shared_exec.aux_dict and \
                     shared_exec.aux_dict[n].shape == tuple(s):
                 aux.append(shared_exec.aux_dict[n])
             else:
                 aux.append(alloc(s, t, n))
-        return cls(symbol, ctx, args, grads, reqs, aux, group2ctx=group2ctx)
+        return cls(symbol, ctx, args, grads, reqs, aux, group2ctx=group2ctx, accel=accel)
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
         """A new executor for new input shapes, sharing this one's parameter arrays.
@@ -258,7 +291,7 @@ class Executor:
         for a, s in zip(self.aux_arrays, aux_shapes):
             aux.append(a)
         ex = Executor(self._symbol, self._ctx, args, grads, self._grad_req, aux,
-                      group2ctx=self._group2ctx, _graph=self._graph)
+                      group2ctx=self._group2ctx, _graph=self._graph, accel=self._accel)
         if self._monitor is not None:
             ex.set_monitor_callback(*self._monitor)
         return ex
@@ -304,7 +337,7 @@ class Executor:
             self.arg_dict[name][:] = value
         A = [a._data for a in self.arg_arrays]
         X = [x._data for x in self.aux_arrays]
-        graph = self._graph if self._monitor is None else self._monitor_graph
+        graph = self._run if self._monitor is None else self._monitor_graph
         extra = () if self._monitor is None else (self._monitor_call, self._monitor_input)
         self._backward_taps = []
         if is_train and self._grad_pos:
@@ -357,6 +390,8 @@ class Executor:
             if tuple(g.shape) != tuple(o.shape):
                 raise ShapeError(f"backward: out_grads[{i}] has shape {tuple(g.shape)}, output "
                                  f"{self._output_names[i]!r} has shape {tuple(o.shape)}")
+            if self._scale is not None:   # fp16 loss scaling (accel.py)
+                g = g * self._scale.to(g.dtype)
             heads.append(o)
             head_grads.append(g)
         if heads:
@@ -365,8 +400,16 @@ class Executor:
             grads = [None] * len(leaves)
         if self._monitor is not None:
             self._report_backward()
+        self._store_grads(grads)
+
+    def _store_grads(self, grads):
+        """Write ('write': take the tensor) or add ('add') autograd's gradients, one per
+        position of ``_grad_pos``, into the gradient arrays."""
         arrays = self.grad_arrays
         pos = self._grad_pos
+        if self._sparse_grads:
+            self._store_sparse_grads(grads)
+            return
         seen = set()
         for j in self._write_pos:
             # 'write' takes autograd's fresh gradient tensor (no copy); a gradient that is
@@ -375,7 +418,8 @@ class Executor:
             h = arrays[pos[j]]
             if g is None:
                 g = torch.zeros_like(h._data)
-            elif id(g) in seen or not g.is_contiguous():
+            elif id(g) in seen or not (g.is_contiguous() or
+                                       g.is_contiguous(memory_format=torch.channels_last)):
                 g = g.clone(memory_format=torch.contiguous_format)
             seen.add(id(g))
             h._data = g
@@ -385,6 +429,30 @@ class Executor:
                 pairs = [(bufs[j], grads[j]) for j in self._add_pos if grads[j] is not None]
                 if pairs:
                     torch._foreach_add_([p[0] for p in pairs], [p[1] for p in pairs])
+
+    def _store_sparse_grads(self, grads):
+        """Store the gradients of a graph with sparse storage: row_sparse ones (coalesced;
+        a dense gradient of a row_sparse variable keeps every row, as all its rows are
+        stored) into row_sparse arrays, the others dense; 'add' accumulates."""
+        for j, i in enumerate(self._grad_pos):
+            name, h = self._arg_names[i], self.grad_arrays[i]
+            g = grads[j]
+            rsp = name in self._rsp_grads
+            if g is None:
+                g = _sparse.zeros("row_sparse" if rsp else "default", h.shape,
+                                  dtype=h._data.dtype, ctx=h._data.device)._data
+            if g.layout is not torch.strided:
+                g = g.coalesce()
+                rsp = True
+            elif rsp:
+                g = _sparse.dense_to_rsp(g, all_rows=True)
+            if self._grad_req[name] == "add":
+                g = torch.add(h._data, g).coalesce() if (rsp and h.stype == "row_sparse") \
+                    else torch.add(_sparse.to_dense(h._data), _sparse.to_dense(g))
+                rsp = g.layout is not torch.strided
+            elif not rsp and not g.is_contiguous():
+                g = g.contiguous()
+            _sparse.rebind(h, g)
 
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
         """Copy values (cast to each array's dtype) into the argument and aux arrays."""
@@ -409,7 +477,10 @@ class Executor:
         self._monitor_graph = compile_graph(self._symbol, self._grad_pos, monitor=True,
                                             devices=self._graph.devices,
                                             shapes=self._bind_shapes,
-                                            device=self._ctx.torch_device)
+                                            device=self._ctx.torch_device,
+                                            loss_input=self._graph.loss_input)
+        if self._accel is not None:   # autocast and channels_last; compile would break
+            self._monitor_graph = self._accel.wrap(self._monitor_graph, self, compile=False)
 
     def _monitor_call(self, name, tensor):
         self._monitor[0](name, NDArray(tensor.detach(), self._ctx))
@@ -440,6 +511,7 @@ class Executor:
 
 def _copy_into(dst, value, name):
     src = value._data if isinstance(value, NDArray) else _as_tensor(value)
+    src = _sparse.to_dense(src)
     if tuple(src.shape) != dst.shape:
         raise ShapeError(f"parameter {name!r}: shape {tuple(src.shape)} given, the bound array "
                          f"has shape {dst.shape}")

@@ -29,6 +29,7 @@ import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from ..base import MXNetRuntimeError, MXNetValueError, StateError
+from ..ndarray.sparse import rsp_tensor, to_stype
 from .kvstore import KVStore
 
 __all__ = ["DistKVStore", "DIST_TYPES", "data_shard", "reduce_metric"]
@@ -224,16 +225,35 @@ class DistKVStore(KVStore):
     def _reduce(self, keys, lists):
         """This worker's device sum, then the sum over workers (new tensors)."""
         local = super()._reduce(keys, lists)
-        if self._compression is not None:
-            return self._reduce_compressed(keys, local)
+        if self._compression is not None:   # 2-bit codes of dense values (as MXNet)
+            return self._reduce_compressed(keys, [to_stype(t, "default") for t in local])
         out = list(local)
-        for group in _by_dtype_device(local):
+        for i, t in enumerate(local):
+            if t.layout is not torch.strided:
+                out[i] = self._reduce_row_sparse(t)
+        dense = [i for i, t in enumerate(local) if t.layout is torch.strided]
+        for group in _by_dtype_device([local[i] for i in dense]):
+            group = [dense[g] for g in group]
             ts = [local[i] for i in group]
             flat = _flatten_dense_tensors(ts).to(self._comm_device(ts[0].device))
             self._collective("push (all-reduce)", dist.all_reduce, flat)
             for i, v in zip(group, _unflatten_dense_tensors(flat, ts)):
                 out[i] = v.to(local[i].device)
         return out
+
+    def _reduce_row_sparse(self, t):
+        """The sum over workers of a row_sparse gradient: its values (dense) and a mask of
+        its rows in one all-reduce; the result keeps the union of the workers' rows."""
+        t = to_stype(t, "row_sparse").coalesce()
+        dense = t.to_dense()
+        mask = torch.zeros(t.shape[0], dtype=dense.dtype, device=dense.device)
+        mask[t.indices()[0]] = 1
+        flat = torch.cat([dense.reshape(-1), mask]).to(self._comm_device(dense.device))
+        self._collective("push (all-reduce of a row_sparse gradient)", dist.all_reduce, flat)
+        flat = flat.to(dense.device)
+        total, mask = flat[:dense.numel()].reshape(dense.shape), flat[dense.numel():]
+        rows = mask.nonzero().reshape(-1)
+        return rsp_tensor(total.index_select(0, rows), rows, total.shape)
 
     def _reduce_compressed(self, keys, local):
         """2-bit codes of each worker's sum (with its residual), all-gathered packed, then

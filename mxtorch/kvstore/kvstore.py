@@ -13,6 +13,7 @@ import torch
 from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, MXNetNotImplementedError,
                     StateError)
 from ..ndarray.ndarray import NDArray
+from ..ndarray.sparse import rebind, rsp_tensor, to_dense
 from ..optimizer import Optimizer, Updater, get_updater
 from ..util.atomic import atomic_write
 from .compression import create_compression
@@ -271,7 +272,7 @@ class KVStore:
                 stored[i] = self._store[k] = NDArray(s._data.to(m.device), lists[i][0].context)
         if self._updater is None:
             with torch.no_grad():
-                torch._foreach_copy_([s._data for s in stored], merged)
+                torch._foreach_copy_([s._data for s in stored], [to_dense(m) for m in merged])
             return
         grads = [NDArray(m, arrs[0].context) for m, arrs in zip(merged, lists)]
         if isinstance(self._updater, Updater):
@@ -292,6 +293,8 @@ class KVStore:
         ndev = max(len(arrs) for arrs in lists)
         if ndev == 1:
             return firsts
+        if any(a._data.layout is not torch.strided for arrs in lists for a in arrs):
+            return [_sparse_sum(arrs) for arrs in lists]
         merged = list(firsts)
         with torch.no_grad():
             for d in range(1, ndev):
@@ -376,11 +379,11 @@ class KVStore:
         self.pull(key, out=out, priority=priority)
 
     def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
-        """Pull only the rows ``row_ids`` of each stored value (dense fallback).
+        """Pull only the rows ``row_ids`` of each stored value.
 
-        MXNet fills a row_sparse ``out`` with those rows. Without sparse storage here,
-        ``out`` is dense: the rows in ``row_ids`` get the stored rows and every other row
-        is zero, which is that row_sparse result written densely.
+        A row_sparse ``out`` gets exactly those rows (as in MXNet); a dense ``out`` gets
+        them with every other row zero (that row_sparse result written densely). Values are
+        stored dense here, so the pull is a gather of rows, not a sparse transfer.
 
         Parameters
         ----------
@@ -409,9 +412,14 @@ class KVStore:
             for s, per_key in zip(stored, outs):
                 for o in per_key:
                     rows = ids[pos]._data.to(device=s._data.device, dtype=torch.long).unique()
-                    dense = torch.zeros_like(s._data)
-                    dense[rows] = s._data[rows]
-                    o._data.copy_(dense)
+                    src = to_dense(s._data)
+                    if o.stype == "row_sparse":
+                        rebind(o, rsp_tensor(src.index_select(0, rows), rows, src.shape).to(
+                            device=o._data.device, dtype=o._data.dtype))
+                    else:
+                        dense = torch.zeros_like(src)
+                        dense[rows] = src[rows]
+                        o._data.copy_(dense)
                     pos += 1
 
     def set_gradient_compression(self, compression_params):
@@ -491,3 +499,14 @@ class KVStore:
         self._require_updater("load_optimizer_states")
         with open(fname, "rb") as f:
             self._updater.set_states(f.read())
+
+
+def _sparse_sum(arrays):
+    """The sum of device copies of which some are sparse, on the first copy's device
+    (row_sparse when every copy is)."""
+    first = arrays[0]._data
+    total = first
+    for a in arrays[1:]:
+        total = torch.add(total, a._data.to(first.device)) if total.layout is not torch.strided \
+            else torch.add(total, to_dense(a._data).to(first.device))
+    return total.coalesce() if total.layout is torch.sparse_coo else total

@@ -10,6 +10,7 @@ import torch
 
 from ..base import MXNetValueError, ShapeError, StateError
 from ..ndarray.ndarray import NDArray, _as_tensor
+from ..ndarray import sparse as _sparse
 from ..io import DataDesc
 from ..executor import Executor
 
@@ -45,7 +46,10 @@ def _load_into(src, dst, name):
         raise ShapeError(f"input {name!r} has shape {tuple(t.shape)} but the module is bound "
                          f"with {tuple(d.shape)}; call reshape() or forward a batch with "
                          "provide_data")
-    if t.device == d.device and t.dtype == d.dtype:
+    if t.layout is not d.layout:   # csr batch into a dense input or back (MXNet's copyto)
+        dst._data = _sparse.to_stype(t.detach(), _sparse.stype_of(d)).to(device=d.device,
+                                                                         dtype=d.dtype)
+    elif t.device == d.device and t.dtype == d.dtype:
         dst._data = t if not t.requires_grad else t.detach()
     else:
         dst._data = t.detach().to(device=d.device, dtype=d.dtype, non_blocking=True)
@@ -57,12 +61,14 @@ class DataParallelExecutorGroup:
     Parameters follow MXNet 1.9.1: symbol, contexts, workload, data_shapes,
     label_shapes, param_names, for_training, inputs_need_grad, shared_group=None,
     logger=logging, fixed_param_names=None, grad_req='write', state_names=None,
-    group2ctxs=None.
+    group2ctxs=None; and ``accel`` (not in MXNet): the Module's opt-in accelerators
+    (``mxtorch.executor.accel.Accelerate``), given to every executor.
     """
 
     def __init__(self, symbol, contexts, workload, data_shapes, label_shapes, param_names,
                  for_training, inputs_need_grad, shared_group=None, logger=logging,
-                 fixed_param_names=None, grad_req="write", state_names=None, group2ctxs=None):
+                 fixed_param_names=None, grad_req="write", state_names=None, group2ctxs=None,
+                 accel=None):
         self.param_names = list(param_names)
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
@@ -84,6 +90,7 @@ class DataParallelExecutorGroup:
         self.label_shapes = None
         self.execs = []
         self._default_execs = None
+        self.accel = accel
         data_names = [x[0] for x in data_shapes]
         self.grad_req = self._grad_reqs(grad_req, data_names)
         self.bind_exec(data_shapes, label_shapes, shared_group)
@@ -175,7 +182,7 @@ class DataParallelExecutorGroup:
             self.symbol, self.contexts[i], grad_req=self.grad_req, type_dict=input_types,
             shapes={d.name: d.shape for d in shapes}, shared_exec=shared_exec,
             shared_arg_names=self.param_names, shared_buffer=self.shared_data_arrays[i],
-            group2ctx=self.group2ctxs[i])
+            group2ctx=self.group2ctxs[i], accel=self.accel)
 
     def _collect_arrays(self):
         execs = self.execs
@@ -258,7 +265,8 @@ class DataParallelExecutorGroup:
                 if axis >= 0:
                     sl = self.slices[i]
                     t = arr._data if isinstance(arr, NDArray) else _as_tensor(arr)
-                    arr = t.narrow(axis, sl.start, sl.stop - sl.start)
+                    arr = (_sparse.csr_rows(t, sl.start, sl.stop) if t.layout is torch.sparse_csr
+                           else t.narrow(axis, sl.start, sl.stop - sl.start))
             _load_into(arr, ex.arg_arrays[pos], names[k])
 
     def backward(self, out_grads=None):
@@ -279,6 +287,18 @@ class DataParallelExecutorGroup:
                         g = t.narrow(axis, sl.start, sl.stop - sl.start)
                     grads.append(g)
             e.backward(out_grads=grads)
+        if self.input_grad_arrays and self.accel is not None and self.accel.scaler is not None:
+            self._unscale_input_grads()
+
+    def _unscale_input_grads(self):
+        """fp16 loss scaling: the data gradients a caller reads are unscaled at once (the
+        parameter gradients are unscaled by the update)."""
+        inv = 1.0 / self.accel.scaler.scale
+        with torch.no_grad():
+            for block in self.input_grad_arrays:
+                for g in block:
+                    if g is not None:
+                        g._data.mul_(inv)
 
     def get_output_shapes(self):
         """(name, shape) of each output with the batch axis set to the whole batch."""
@@ -390,6 +410,10 @@ def _average_into(block, dst):
         src = block[0]._data
     else:
         src = sum(w._data.to(block[0]._data.device) for w in block) / len(block)
+    if dst.stype == "row_sparse":   # a row_sparse parameter: every row is stored
+        _sparse.rebind(dst, _sparse.dense_to_rsp(src.to(device=dst._data.device,
+                                                         dtype=dst._data.dtype), all_rows=True))
+        return
     dst._data.copy_(src.to(dtype=dst._data.dtype))
 
 

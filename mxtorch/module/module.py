@@ -14,10 +14,13 @@ from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
 from ..ndarray.ndarray import NDArray
+from ..ndarray.sparse import rebind, to_stype, zeros as sparse_zeros
+from ..symbol.ops.sparse import var_stypes
 from .. import optimizer as opt
 from ..model import load_checkpoint, save_checkpoint_files
 from ..util.atomic import atomic_write
 from .. import kvstore as _kv
+from ..executor.accel import make_accelerate
 from .base_module import BaseModule, _check_input_names
 from .executor_group import DataParallelExecutorGroup
 
@@ -66,19 +69,60 @@ class Module(BaseModule):
         Model parallelism (issue 3).
     compression_params : dict, optional
         Gradient compression for the kvstore (issue 7).
+    compile : bool or dict, default False
+        (not in MXNet; this and the next four are opt-in accelerators, all off by
+        default) ``torch.compile`` the bound graph, once per bound shape (a reshape
+        compiles again); the backward is compiled with it. A dict gives torch.compile's
+        keywords, e.g. ``{'mode': 'max-autotune'}``. The first batches are slow while it
+        compiles; results equal the default path to float rounding.
+    autocast : None, 'bf16' or 'fp16', default None
+        Run forward and backward under ``torch.autocast`` in bfloat16 or float16.
+        Parameters, gradients, optimizer states, outputs and checkpoints stay float32;
+        loss ops (SoftmaxOutput, ...) compute in float32. Results agree with the default
+        path to the precision of the chosen type.
+    loss_scale : None, False, 'dynamic', float or dict, default None
+        Only with ``autocast='fp16'``, where None means 'dynamic': gradients are computed
+        for the loss times a scale and unscaled at ``update`` (folded into the optimizer's
+        ``rescale_grad``); an update whose gradients hold inf or nan is skipped (its update
+        counts do not move) and halves the scale, ``growth_interval`` (2000) clean updates
+        double it. A number is a static scale; a dict sets ``init_scale`` (2**16),
+        ``growth_interval``, ``growth_factor`` (2) and ``backoff_factor`` (0.5); False turns
+        scaling off. ``update`` then reads one flag from the device per step, and
+        ``grad_arrays`` hold scaled gradients between ``backward`` and ``update``
+        (``get_input_grads`` are unscaled). ``mod.loss_scaler`` gives the scale. With
+        ``fit(check_nan=True)`` an overflow the scaler would skip is reported as an error.
+    channels_last : bool, default False
+        Keep 4-D inputs, convolution weights and their gradients in
+        ``torch.channels_last`` memory format (faster convolutions on recent GPUs and
+        CPUs with oneDNN); values are unchanged.
+    cuda_graphs : bool, default False
+        On GPU contexts, capture forward and backward of each bound shape in CUDA graphs
+        after 3 eager warm-up steps and replay them (the iterator's batches are copied
+        into static buffers). Every output that carries a gradient must be a loss head.
+        The optimizer update runs outside the graph.
 
     Raises
     ------
     MXNetValueError
-        When a data, state or fixed parameter name is not an argument of ``symbol``.
+        When a data, state or fixed parameter name is not an argument of ``symbol``; for
+        an accelerator value out of range (``autocast='fp8'``, ``loss_scale=-1``,
+        ``loss_scale`` without ``autocast='fp16'``, ``cuda_graphs`` on CPU contexts).
+    MXNetTypeError
+        For an accelerator value of the wrong type (``compile='yes'``).
     """
 
     _resumable = True
 
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
                  logger=logging, context=cpu(), work_load_list=None, fixed_param_names=None,
-                 state_names=None, group2ctxs=None, compression_params=None):
+                 state_names=None, group2ctxs=None, compression_params=None, compile=False,
+                 autocast=None, loss_scale=None, channels_last=False, cuda_graphs=False):
+        accel = make_accelerate(compile=compile, autocast=autocast, loss_scale=loss_scale,
+                                channels_last=channels_last, cuda_graphs=cuda_graphs)
+        if accel is not None:
+            accel.check_contexts([context] if isinstance(context, Context) else context)
         super().__init__(logger=logger)
+        self._accel = accel
         if isinstance(context, Context):
             context = [context]
         self._context = list(context)
@@ -153,6 +197,12 @@ class Module(BaseModule):
         self._data_shapes = None
         self._label_shapes = None
         self._update_plan = None
+
+    @property
+    def loss_scaler(self):
+        """The fp16 ``LossScaler`` (``.scale``, ``.skipped``), or None without loss
+        scaling (see the ``loss_scale`` argument)."""
+        return self._accel.scaler if self._accel is not None else None
 
     @property
     def data_names(self):
@@ -319,7 +369,7 @@ class Module(BaseModule):
             self._symbol, self._context, self._work_load_list, data_descs, label_descs,
             self._param_names, for_training, inputs_need_grad, shared_group,
             logger=self.logger, fixed_param_names=self._fixed_param_names, grad_req=grad_req,
-            state_names=self._state_names, group2ctxs=self._group2ctxs)
+            state_names=self._state_names, group2ctxs=self._group2ctxs, accel=self._accel)
         # the binding succeeded: commit the new state
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
@@ -335,7 +385,8 @@ class Module(BaseModule):
         elif self.params_initialized:
             group.set_params(self._arg_params, self._aux_params)
         else:
-            self._arg_params = {name: _zeros_like_cpu(arr[0]) for name, arr in
+            stypes = var_stypes(self._symbol)     # row_sparse parameters stay row_sparse here
+            self._arg_params = {name: _zeros_like_cpu(arr[0], stypes.get(name)) for name, arr in
                                 zip(self._param_names, group.param_arrays)}
             self._aux_params = {name: _zeros_like_cpu(arr[0]) for name, arr in
                                 zip(self._aux_names, group.aux_arrays)}
@@ -373,6 +424,13 @@ class Module(BaseModule):
         if self._params_dirty:
             self._sync_params_from_devices()
         kvstore, update_on_kvstore = self._create_kvstore(kvstore)
+        if self.loss_scaler is not None and update_on_kvstore and kvstore is not None and \
+                "dist" in kvstore.type:
+            raise MXNetValueError(
+                "init_optimizer: fp16 loss scaling skips updates whose gradients overflow, "
+                "which a distributed kvstore that applies the optimizer itself cannot do; "
+                "set MXNET_UPDATE_ON_KVSTORE=0 (gradients are then summed across workers "
+                "before the check) or drop loss_scale")
         batch_size = self._exec_group.batch_size
         if kvstore is not None and "dist" in kvstore.type and "_sync" in kvstore.type:
             batch_size *= kvstore.num_workers     # MXNet: the gradient of the global batch
@@ -557,6 +615,9 @@ class Module(BaseModule):
         names, grads, weights, per_device = plan
         if not names:
             return
+        if self._accel is not None and self._accel.scaler is not None:
+            self._update_scaled(plan)
+            return
         if self._update_on_kvstore:
             self._kvstore.pushpull(names, grads, out=weights)
             return
@@ -564,6 +625,31 @@ class Module(BaseModule):
             self._kvstore.pushpull(names, grads)
         for indices, dev_grads, dev_weights in per_device:
             self._updater(indices, dev_grads, dev_weights)
+
+    def _update_scaled(self, plan):
+        """fp16 loss scaling: skip the update when a gradient overflowed, else apply it
+        with ``rescale_grad`` divided by the scale (one pass over the gradients less
+        than unscaling them first)."""
+        names, grads, weights, per_device = plan
+        scaler = self._accel.scaler
+        if self._kvstore is not None and not self._update_on_kvstore:
+            # sum first, so that every device (and worker) decides on the same gradients
+            self._kvstore.pushpull(names, grads)
+        if scaler.has_overflow([g._data for g in dev_grads] for _, dev_grads, _ in per_device):
+            scaler.step_done(True)
+            return
+        optimizer = self._optimizer
+        base = optimizer.rescale_grad
+        optimizer.rescale_grad = base / scaler.scale
+        try:
+            if self._update_on_kvstore:
+                self._kvstore.pushpull(names, grads, out=weights)
+            else:
+                for indices, dev_grads, dev_weights in per_device:
+                    self._updater(indices, dev_grads, dev_weights)
+        finally:
+            optimizer.rescale_grad = base
+        scaler.step_done(False)
 
     def _make_update_plan(self):
         """``(names, grads, weights, per_device)`` of the parameters with gradients:
@@ -618,10 +704,49 @@ class Module(BaseModule):
         self._exec_group.install_monitor(mon)
 
     def prepare(self, data_batch, sparse_row_id_fn=None):
-        """Nothing to prepare without row-sparse parameters (issue 4)."""
-        if sparse_row_id_fn is not None and not self._update_on_kvstore:
+        """Pull the rows of row_sparse parameters that the next batch needs.
+
+        With the update on the kvstore, ``sparse_row_id_fn(data_batch)`` returns
+        ``{param name: row ids}`` and those rows of each row_sparse parameter are pulled
+        into every device copy (``row_sparse_pull``), as MXNet does. The device copies
+        here hold every row and every update pulls the whole value back, so this only
+        refreshes rows that are already current; it is kept for MXNet's call order.
+
+        Raises
+        ------
+        MXNetTypeError
+            If ``sparse_row_id_fn`` does not return a dict.
+        MXNetValueError
+            If it names a parameter the module does not have.
+        """
+        self._require("prepare", params=False)
+        if sparse_row_id_fn is None:
+            return
+        if not self._kvstore or not self._update_on_kvstore:
             warnings.warn("Parameters are not updated in the KVStore. No need to call "
                           "sparse_row_id_fn.", stacklevel=2)
+            return
+        row_ids = sparse_row_id_fn(data_batch)
+        if not isinstance(row_ids, dict):
+            raise MXNetTypeError(f"sparse_row_id_fn must return a dict of parameter name -> "
+                                 f"row ids, got {type(row_ids).__name__}")
+        group = self._exec_group
+        stypes = var_stypes(self._symbol)
+        for name, rows in row_ids.items():
+            if name not in group.param_names:
+                raise MXNetValueError(f"sparse_row_id_fn names {name!r}, which is not a "
+                                      f"parameter; parameters are {group.param_names}")
+            if stypes.get(name) != "row_sparse":
+                warnings.warn(f"{name}.stype is not 'row_sparse'. No need to perform "
+                              "row_sparse_pull.", stacklevel=2)
+                continue
+            copies = group.param_arrays[group.param_names.index(name)]
+            pulled = [sparse_zeros("row_sparse", w.shape, ctx=w.context, dtype=w._data.dtype)
+                      for w in copies]
+            self._kvstore.row_sparse_pull(name, pulled, row_ids=rows)
+            with torch.no_grad():
+                for w, p in zip(copies, pulled):
+                    w._data.index_copy_(0, p._data.indices()[0], p._data.values())
 
     # ------------------------------------------------------------------ export (issue 8)
     def to_torch(self):
@@ -687,7 +812,9 @@ class Module(BaseModule):
                           opset_version=opset_version, verbose=verbose)
 
 
-def _zeros_like_cpu(arr):
+def _zeros_like_cpu(arr, stype=None):
+    if stype == "row_sparse":
+        return sparse_zeros(stype, arr.shape, ctx=cpu(), dtype=arr._data.dtype)
     return NDArray(torch.zeros(arr.shape, dtype=arr._data.dtype), cpu())
 
 
@@ -696,6 +823,9 @@ def _copy(src, dst, name):
     if tuple(t.shape) != dst.shape:
         raise MXNetValueError(f"parameter {name!r}: shape {tuple(t.shape)} given, the module "
                               f"needs {dst.shape}")
+    if t.layout is not torch.strided or dst._data.layout is not torch.strided:
+        rebind(dst, to_stype(t, dst.stype).to(dtype=dst._data.dtype, copy=True))
+        return
     with torch.no_grad():
         dst._data.copy_(t)
 

@@ -9,6 +9,22 @@ from . import sparse
 from .sparse import CSRNDArray, RowSparseNDArray, cast_storage
 
 
+class _Internal:
+    """``mx.nd._internal.<op>``: every registered operator by its own name."""
+
+    def __getattr__(self, name):
+        from ..symbol.registry import list_ops
+        if name in list_ops():
+            from .op_call import make_nd_function
+            fn = make_nd_function(name)
+            setattr(self, name, fn)
+            return fn
+        raise AttributeError(f"mx.nd._internal has no operator {name!r}")
+
+
+_internal = _Internal()
+
+
 def __getattr__(name):
     """``mx.nd.<Op>`` for every registered operator not defined above (created on first
     use, see :mod:`mxtorch.ndarray.op_call`); an MXNet function mxtorch lacks raises

@@ -5,7 +5,9 @@ Every operator of the symbol registry (``mx.sym.list_ops()``) is also a function
 ``mx.nd.FullyConnected(x, w, b, num_hidden=4)`` does: parameters are parsed exactly as for
 a symbol, inputs are taken positionally then by name (aux states such as BatchNorm's
 moving statistics after the inputs), and the visible outputs come back as one NDArray or a
-list. Calls run in inference mode (``is_train=False``) without recording gradients. The
+list. Sparse inputs keep their storage where MXNet's op does (``nd.square(csr)`` is csr)
+and are made dense for the others. Calls run in inference mode (``is_train=False``)
+without recording gradients. The
 hand-written functions of :mod:`mxtorch.ndarray.ops` (``nd.sum``, ``nd.dot``, ...) take
 precedence where both exist.
 """
@@ -14,6 +16,7 @@ import torch
 from ..base import MXNetTypeError, MXNetValueError
 from ..context import current_context
 from .ndarray import NDArray
+from .sparse import wrap
 
 __all__ = ["make_nd_function"]
 
@@ -66,10 +69,15 @@ def invoke(opname, args, kwargs, out=None):
                               f"{names}); the imperative call creates no parameters")
     ordered = [inputs[n] for n in names]
     ctx = ordered[0].context if ordered else current_context()
+    tensors = [a._data for a in ordered]
+    forward = op.forward
+    if any(t.layout is not torch.strided for t in tensors):
+        from ..symbol.ops.sparse import sparse_aware
+        forward = sparse_aware(op)
     with torch.no_grad():
-        res = op.forward(p, False, *[a._data for a in ordered])
+        res = forward(p, False, *tensors)
     outs = res if isinstance(res, tuple) else (res,)
-    visible = [NDArray(t, ctx) for t in outs[:op.num_visible(p)]]
+    visible = [wrap(t, ctx) for t in outs[:op.num_visible(p)]]
     if out is not None:
         targets = out if isinstance(out, (list, tuple)) else [out]
         for dst, src in zip(targets, visible):

@@ -10,7 +10,8 @@ from .ops.elemwise import maximum, minimum, pow, power, hypot
 from .ops import linalg as _linalg_ops
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "list_ops", "zeros",
-           "ones", "full", "arange", "maximum", "minimum", "pow", "power", "hypot", "linalg"]
+           "ones", "full", "arange", "maximum", "minimum", "pow", "power", "hypot", "linalg",
+           "contrib", "sparse"]
 
 #: ``mx.sym.linalg.gemm2`` etc. (MXNet's ``_linalg_*`` ops under their short names)
 linalg = _types.ModuleType("mxtorch.symbol.linalg", "mx.sym.linalg: MXNet's _linalg_* ops.")
@@ -22,6 +23,16 @@ for _short in ("gemm", "gemm2", "potrf", "potri", "trmm", "trsm", "syrk", "sumlo
 _internal = _types.ModuleType("mxtorch.symbol._internal", "Every op by its registered name.")
 
 
+#: ``mx.sym.contrib.<Op>``: MXNet's ``_contrib_<Op>`` operators
+contrib = _types.ModuleType("mxtorch.symbol.contrib", "mx.sym.contrib: MXNet's _contrib_ ops.")
+#: ``mx.sym.sparse.<op>``: the ops MXNet lists for sparse storage
+sparse = _types.ModuleType("mxtorch.symbol.sparse", "mx.sym.sparse: ops on sparse storage.")
+_SPARSE_NAMES = {"dot": "dot", "cast_storage": "cast_storage", "retain": "_sparse_retain",
+                 "square_sum": "_square_sum", "elemwise_add": "elemwise_add",
+                 "elemwise_sub": "elemwise_sub", "elemwise_mul": "elemwise_mul",
+                 "Embedding": "Embedding", "sum": "sum", "mean": "mean"}
+
+
 def _install():
     g = globals()
     for opname in list_ops():
@@ -30,6 +41,10 @@ def _install():
             fn = g[opname] = make_op_function(opname, hint=opname.lower())
             __all__.append(opname)
         setattr(_internal, opname, fn)
+        if opname.startswith("_contrib_"):
+            setattr(contrib, opname[len("_contrib_"):], fn)
+    for short, opname in _SPARSE_NAMES.items():
+        setattr(sparse, short, g[opname])
 
 
 _install()

@@ -491,7 +491,8 @@ class Symbol:
         return Executor.simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
                                     shared_exec=shared_exec, shapes=kwargs,
                                     shared_arg_names=shared_arg_names,
-                                    shared_buffer=shared_buffer, group2ctx=group2ctx)
+                                    shared_buffer=shared_buffer, group2ctx=group2ctx,
+                                    stype_dict=stype_dict)
 
     def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None,
              group2ctx=None, shared_exec=None):

@@ -18,37 +18,31 @@ _STYPE = Param("any", None)
 
 
 class _CsrDot(torch.autograd.Function):
-    """``csr @ w`` (or ``csr.T @ w``) whose gradient for ``w`` is row_sparse: only the rows
-    the csr operand touches (its column ids; for ``csr.T``, its nonempty rows), as MXNet's
-    dot backward gives."""
+    """``csr @ w`` whose gradient for ``w`` is row_sparse: only the rows of ``w`` that the
+    csr operand touches (its column ids), as MXNet's dot backward gives."""
 
     @staticmethod
-    def forward(ctx, csr, w, transpose_a):
+    def forward(ctx, csr, w):
         ctx.save_for_backward(csr)
-        ctx.transpose_a = transpose_a
-        return (csr.t() if transpose_a else csr) @ w
+        return csr @ w
 
     @staticmethod
     def backward(ctx, grad):
         if not ctx.needs_input_grad[1]:
-            return None, None, None
+            return None, None
         (csr,) = ctx.saved_tensors
-        if ctx.transpose_a:
-            crow = csr.crow_indices()
-            rows = (crow[1:] > crow[:-1]).nonzero().reshape(-1)
-            dense = csr @ grad
-        else:
-            rows = torch.unique(csr.col_indices())
-            dense = csr.t() @ grad
+        rows = torch.unique(csr.col_indices())
+        dense = csr.t() @ grad
         return None, torch.sparse_coo_tensor(rows.reshape(1, -1), dense.index_select(0, rows),
                                              size=dense.shape, is_coalesced=True,
-                                             check_invariants=False), None
+                                             check_invariants=False)
 
 
 def sparse_dot(lhs, rhs, transpose_a=False, transpose_b=False):
-    """``dot`` of 2-D operands of which one is sparse, as a dense tensor. A csr ``lhs``
-    with a 2-D dense ``rhs`` gives ``rhs`` a row_sparse gradient (:class:`_CsrDot`);
-    row_sparse operands and a csr ``rhs`` are computed densely."""
+    """``dot`` of 2-D operands of which one is sparse, as a dense tensor. ``dot(csr, w)``
+    of a variable ``w`` gives it a row_sparse gradient (:class:`_CsrDot`); the other
+    cases have dense gradients, and row_sparse operands and a csr ``rhs`` are computed
+    densely."""
     if lhs.dim() != 2 or rhs.dim() != 2:
         raise MXNetValueError(f"dot with sparse storage needs 2-D operands, got shapes "
                               f"{tuple(lhs.shape)} and {tuple(rhs.shape)}")
@@ -65,12 +59,10 @@ def sparse_dot(lhs, rhs, transpose_a=False, transpose_b=False):
         raise MXNetValueError(f"dot: shapes {tuple(lhs.shape)} and {tuple(rhs.shape)} "
                               f"(transpose_a={transpose_a}, transpose_b={transpose_b}) "
                               f"contract axes of sizes {k} and {kb}; they must be equal")
-    a = lhs.t() if transpose_a else lhs
-    if transpose_b:
-        return a @ rhs.t()
-    if rhs.requires_grad and not rhs.is_leaf:   # a computed operand takes a dense gradient
-        return a @ rhs
-    return _CsrDot.apply(lhs, rhs, transpose_a)
+    if transpose_a or transpose_b or (rhs.requires_grad and not rhs.is_leaf):
+        # dense gradients here, as MXNet's (csr.T, of a transposed or computed operand)
+        return (lhs.t() if transpose_a else lhs) @ (rhs.t() if transpose_b else rhs)
+    return _CsrDot.apply(lhs, rhs)
 
 
 def _dot_forward(p, is_train, lhs, rhs):
