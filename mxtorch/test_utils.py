@@ -345,10 +345,22 @@ def _aux_dict(sym, aux_states):
 
 def _bind_at(sym, location, aux, ctx, dtype, grad_req):
     ctx = ctx if ctx else default_context()
+    from .symbol.ops.sparse import var_stypes
+    stypes = var_stypes(sym)        # csr variables are bound csr (the sparse code path)
     args = {k: array(v, dtype=dtype, ctx=ctx) for k, v in location.items()}
+    args = {k: a.tostype("csr") if stypes.get(k) == "csr" else a for k, a in args.items()}
     grads = {k: array(np.zeros(v.shape), dtype=dtype, ctx=ctx) for k, v in location.items()}
     aux_states = {k: array(v, dtype=dtype, ctx=ctx) for k, v in aux.items()}
     return sym.bind(ctx, args, args_grad=grads, grad_req=grad_req, aux_states=aux_states)
+
+
+def _check_grad_stypes(exe, grad_stypes):
+    """Every gradient named in ``grad_stypes`` has that storage type."""
+    for name, stype in (grad_stypes or {}).items():
+        got = exe.grad_dict[name].stype
+        if got != stype:
+            raise AssertionError(f"the gradient of {name!r} has storage type {got!r}, "
+                                 f"expected {stype!r}")
 
 
 def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rtol=1e-2,
@@ -361,9 +373,6 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     by default) within ``rtol``/``atol``. Runs in ``dtype`` (float64 by default, so the
     differences are not swamped by rounding).
     """
-    if grad_stype_dict:
-        raise MXNetNotImplementedError("check_numeric_gradient: grad_stype_dict needs sparse "
-                                       "storage (issue 4)")
     location = _location_dict(sym, location)
     aux = _aux_dict(sym, aux_states)
     if grad_nodes is None:
@@ -376,6 +385,7 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     exe.forward(is_train=use_forward_train)
     projs = [rng.normal(0, 1, o.shape) for o in exe.outputs]
     exe.backward([array(p, dtype=dtype, ctx=exe.outputs[0].context) for p in projs])
+    _check_grad_stypes(exe, grad_stype_dict)
     symbolic = {k: exe.grad_dict[k].asnumpy().astype(np.float64) for k in grad_nodes}
 
     def loss(loc):
@@ -422,9 +432,6 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
     """Bind at ``location``, run forward(is_train=True) and backward(out_grads), and compare
     the input gradients with ``expected`` (a list in argument order, or a dict by name).
     Returns the gradients as a dict of numpy arrays."""
-    if grad_stypes:
-        raise MXNetNotImplementedError("check_symbolic_backward: grad_stypes needs sparse "
-                                       "storage (issue 4)")
     location = _location_dict(sym, location)
     if not isinstance(expected, dict):
         expected = dict(zip(sym.list_arguments(), expected))
@@ -434,6 +441,7 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
     out_grads = [array(_np(g), dtype=dtype, ctx=ctx_out) for g in
                  (out_grads if isinstance(out_grads, (list, tuple)) else [out_grads])]
     exe.backward(out_grads)
+    _check_grad_stypes(exe, grad_stypes)
     grads = {k: exe.grad_dict[k].asnumpy() for k in location if exe.grad_dict.get(k) is not None}
     for name, want in expected.items():
         if want is None:

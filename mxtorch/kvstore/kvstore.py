@@ -220,7 +220,7 @@ class KVStore:
             raise MXNetKeyError(f"KVStore.init: a key appears twice in {keys}")
         for k, arrs in zip(keys, lists):
             a = arrs[0]
-            self._store[k] = NDArray(a._data.detach().clone(), a.context)
+            self._store[k] = NDArray(to_dense(a._data.detach()).clone(), a.context)  # held dense
 
     def assign(self, key, value):
         """Replace the stored values of initialized keys (copied; no updater runs): for

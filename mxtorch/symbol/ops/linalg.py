@@ -18,24 +18,35 @@ _STYPE = Param("any", None)
 
 
 class _CsrDot(torch.autograd.Function):
-    """``csr @ w`` whose gradient for ``w`` is row_sparse: only the rows of ``w`` that the
-    csr operand touches (its column ids), as MXNet's dot backward gives."""
+    """``csr @ w`` with the gradient of ``w`` computed as a scatter-add of the stored
+    values (torch's own goes through a slow transposed csr product). For a variable
+    (``sparse_grad``) the gradient is row_sparse: only the rows of ``w`` that the csr
+    operand touches (its column ids), as MXNet's dot backward gives."""
 
     @staticmethod
-    def forward(ctx, csr, w):
+    def forward(ctx, csr, w, sparse_grad):
         ctx.save_for_backward(csr)
+        ctx.sparse_grad = sparse_grad
         return csr @ w
 
     @staticmethod
     def backward(ctx, grad):
         if not ctx.needs_input_grad[1]:
-            return None, None
+            return None, None, None
         (csr,) = ctx.saved_tensors
-        rows = torch.unique(csr.col_indices())
-        dense = csr.t() @ grad
+        crow, cols, values = csr.crow_indices(), csr.col_indices(), csr.values()
+        src_rows = torch.repeat_interleave(torch.arange(len(crow) - 1, device=crow.device),
+                                           crow[1:] - crow[:-1])
+        dense = grad.new_zeros((csr.shape[1], grad.shape[1]))
+        dense.index_add_(0, cols, values.unsqueeze(1) * grad.index_select(0, src_rows))
+        if not ctx.sparse_grad:
+            return None, dense, None
+        touched = torch.zeros(csr.shape[1], dtype=torch.bool, device=cols.device)
+        touched[cols] = True
+        rows = touched.nonzero().reshape(-1)
         return None, torch.sparse_coo_tensor(rows.reshape(1, -1), dense.index_select(0, rows),
                                              size=dense.shape, is_coalesced=True,
-                                             check_invariants=False)
+                                             check_invariants=False), None
 
 
 def sparse_dot(lhs, rhs, transpose_a=False, transpose_b=False):
@@ -59,10 +70,10 @@ def sparse_dot(lhs, rhs, transpose_a=False, transpose_b=False):
         raise MXNetValueError(f"dot: shapes {tuple(lhs.shape)} and {tuple(rhs.shape)} "
                               f"(transpose_a={transpose_a}, transpose_b={transpose_b}) "
                               f"contract axes of sizes {k} and {kb}; they must be equal")
-    if transpose_a or transpose_b or (rhs.requires_grad and not rhs.is_leaf):
-        # dense gradients here, as MXNet's (csr.T, of a transposed or computed operand)
+    if transpose_a or transpose_b or rhs.dim() != 2:
+        # dense gradients here, as MXNet's (csr.T, a transposed operand)
         return (lhs.t() if transpose_a else lhs) @ (rhs.t() if transpose_b else rhs)
-    return _CsrDot.apply(lhs, rhs)
+    return _CsrDot.apply(lhs, rhs, rhs.is_leaf)   # a computed operand: dense gradient
 
 
 def _dot_forward(p, is_train, lhs, rhs):
