@@ -179,6 +179,34 @@ def scenario_kv(kv, out):
     out["rank"], out["num_workers"] = np.array(rank), np.array(kv.num_workers)
 
 
+def sparse_dataset(n=64, features=20):
+    rng = np.random.RandomState(7)
+    x = rng.rand(n, features).astype("f")
+    x[x > 0.15] = 0
+    return x, (x @ rng.randn(features, 1)).astype("f")
+
+
+def fit_sparse(kvstore, batch_size, **iter_kwargs):
+    """csr data, a row_sparse weight (lazy SGD with momentum and wd: only the rows a batch
+    touches move), 3 epochs; the parameters."""
+    x, y = sparse_dataset()
+    it = mx.io.NDArrayIter(mx.nd.array(x).tostype("csr"), {"label": y}, batch_size=batch_size,
+                           last_batch_handle="discard", **iter_kwargs)
+    w = mx.sym.var("lin_weight", shape=(x.shape[1], 1), stype="row_sparse")
+    out = mx.sym.LinearRegressionOutput(mx.sym.dot(mx.sym.var("data", stype="csr"), w),
+                                        mx.sym.var("label"))
+    mod = mx.mod.Module(out, data_names=["data"], label_names=["label"])
+    init = np.random.RandomState(8).uniform(-0.5, 0.5, (x.shape[1], 1))
+    mod.fit(it, num_epoch=3, kvstore=kvstore, eval_metric="mse",
+            arg_params={"lin_weight": mx.nd.array(init)}, optimizer="sgd",
+            optimizer_params={"learning_rate": 0.2, "momentum": 0.9, "wd": 0.01})
+    return {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+
+
+def scenario_sparse(kv, out):
+    out.update(fit_sparse(kv, B // kv.num_workers, **mx.kv.data_shard(kv)))
+
+
 def scenario_module(kv, out):
     out.update(fit_module(kv, B // kv.num_workers, **mx.kv.data_shard(kv)))
 

@@ -32,7 +32,7 @@ def _torchrun(outdir, *args, timeout=180, env=None):
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    proc = _torchrun(out, "kv", "module", "bucketing", "sequential")
+    proc = _torchrun(out, "kv", "module", "bucketing", "sequential", "sparse")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return lambda name, rank: np.load(out / f"{name}-rank{rank}.npz")
 
@@ -88,6 +88,23 @@ def test_sequential_two_workers_equal_one_worker_with_the_global_batch(two_worke
         assert sorted(got.files) == sorted(single)
         for k, v in single.items():     # parameters, and the metrics counted over workers
             np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_row_sparse_gradients_two_workers_equal_one_worker(two_workers):
+    """Each worker's row_sparse gradient covers the rows of its half batch; the all-reduce
+    keeps the union, so the lazy update moves the rows of the global batch (issue 4)."""
+    x, y = worker.sparse_dataset()
+    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
+    orig = worker.sparse_dataset
+    worker.sparse_dataset = lambda: (x1, y1)
+    try:
+        single = worker.fit_sparse("local", worker.B)
+    finally:
+        worker.sparse_dataset = orig
+    for rank in (0, 1):
+        got = two_workers("sparse", rank)
+        np.testing.assert_allclose(got["lin_weight"], single["lin_weight"], rtol=1e-5,
+                                   atol=1e-6)
 
 
 def _free_port():
