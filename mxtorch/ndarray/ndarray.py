@@ -258,7 +258,7 @@ class NDArray:
     def __setitem__(self, key, value):
         with torch.no_grad():
             if isinstance(value, NDArray):
-                value = value._data
+                value = self._other(value)
             elif isinstance(value, np.ndarray):
                 value = torch.from_numpy(np.ascontiguousarray(value))
             if isinstance(value, torch.Tensor):

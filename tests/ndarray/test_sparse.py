@@ -252,3 +252,22 @@ def test_finite_differences_through_csr_dot_and_square_sum():
                            output_dim=2, sparse_grad=True)
     check_numeric_gradient(emb, {"d": np.array([1.0, 4.0, 1.0]), "e": rng.normal(size=(6, 2))},
                            grad_nodes=["e"], grad_stype_dict={"e": "row_sparse"})
+
+
+def test_sparse_embedding_gradient_rows_are_the_batch_tokens():
+    tokens = np.array([[3, 1], [3, 7]], dtype=np.float32)
+    weight = np.random.RandomState(0).normal(size=(10, 4)).astype(np.float32)
+    outs = {}
+    for name, sym in (("contrib", mx.sym.contrib.SparseEmbedding(
+            mx.sym.var("data"), mx.sym.var("w"), input_dim=10, output_dim=4)),
+                      ("dense", mx.sym.Embedding(mx.sym.var("data"), mx.sym.var("w"),
+                                                 input_dim=10, output_dim=4))):
+        exe = sym.simple_bind(mx.cpu(), data=(2, 2), grad_req={"data": "null", "w": "write"})
+        exe.arg_dict["w"][:] = weight
+        exe.forward(is_train=True, data=tokens)
+        exe.backward(mx.nd.ones((2, 2, 4)))
+        outs[name] = (exe.outputs[0].asnumpy(), exe.grad_dict["w"])
+    assert outs["contrib"][1].stype == "row_sparse" and outs["dense"][1].stype == "default"
+    np.testing.assert_array_equal(outs["contrib"][1].indices.asnumpy(), [1, 3, 7])
+    np.testing.assert_array_equal(outs["contrib"][0], outs["dense"][0])
+    np.testing.assert_array_equal(outs["contrib"][1].asnumpy(), outs["dense"][1].asnumpy())
