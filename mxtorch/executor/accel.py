@@ -11,7 +11,9 @@ import math
 
 import torch
 
-from ..base import MXNetTypeError, MXNetValueError, StateError
+from ..base import MXNetTypeError, MXNetValueError, StateError, np_dtype, torch_dtype
+from .codegen import CompiledGraph, compile_graph
+from .executor import Executor, _grad
 
 __all__ = ["Accelerate", "LossScaler", "CudaGraphStep", "make_accelerate"]
 
@@ -251,7 +253,6 @@ class Accelerate:
     def wrap(self, graph, executor, compile=True):
         """``graph`` with its ``train``/``infer`` run under these accelerators: a new
         object with the same attributes (``compile=False`` for the monitor's graph)."""
-        from .codegen import CompiledGraph
         device = executor._ctx.torch_device
         scale = self.scaler.tensor(device) if self.scaler is not None else None
         takes_s = graph.loss_input is not None
@@ -260,7 +261,15 @@ class Accelerate:
         out_dtypes = _output_dtypes(executor) if self.autocast is not None else None
         dtype, kind = self.autocast, device.type
         cache = not self.cuda_graphs   # autocast's weight cache cannot live in a graph
-        raw_train, raw_infer = graph.train, graph.infer
+        compiled = compile and self.compile is not None
+        if compiled:   # leaves made outside the compiled region (else it splits there)
+            raw = compile_graph(executor._symbol, graph.grad_args, devices=graph.devices,
+                                shapes=executor._bind_shapes, device=device,
+                                loss_input=graph.loss_input, sparse=graph.sparse,
+                                leaves_given=True)
+            raw_train, raw_infer = raw.train, raw.infer
+        else:
+            raw_train, raw_infer = graph.train, graph.infer
 
         def run(fn, A, X, extra):
             if cl_pos:
@@ -280,11 +289,27 @@ class Accelerate:
         def infer(A, X, *extra):
             return _cast_outputs(run(raw_infer, A, X, extra), out_dtypes)
 
-        if compile and self.compile is not None:
-            train, infer = torch.compile(train, **self.compile), torch.compile(infer,
-                                                                               **self.compile)
+        if compiled:
+            train = _with_leaves(torch.compile(_outputs_of(train), **self.compile),
+                                 graph.grad_args)
+            infer = torch.compile(infer, **self.compile)
         return CompiledGraph(train, infer, graph.source, graph.grad_args, graph.devices,
-                             graph.loss_input)
+                             graph.loss_input, graph.sparse)
+
+
+def _outputs_of(train):
+    return lambda A, X: train(A, X)[0]
+
+
+def _with_leaves(outputs, grad_pos):
+    """A training function that makes the gradient leaves, then calls the compiled
+    ``outputs(A, X)`` (taking them as inputs, so that AOTAutograd compiles the backward)."""
+    def train(A, X):
+        A = list(A)
+        for p in grad_pos:
+            A[p] = A[p].detach().requires_grad_()
+        return outputs(A, X), tuple(A[p] for p in grad_pos)
+    return train
 
 
 def _cast_outputs(outs, dtypes):
@@ -296,7 +321,6 @@ def _cast_outputs(outs, dtypes):
 
 def _output_dtypes(executor):
     """The output dtypes the graph has without autocast (from type inference)."""
-    from ..base import torch_dtype, np_dtype
     try:
         _, out_types, _ = executor._symbol.infer_type(
             **{n: np_dtype(a._data.dtype) for n, a in zip(executor._arg_names,
@@ -334,7 +358,8 @@ class CudaGraphStep:
     heads together) on static buffers, then every call copies inputs whose tensors
     changed (the iterator's batch) into those buffers and replays. The optimizer update
     is not captured (its learning rates are host numbers that change). Installed on the
-    executor at bind (``executor.forward``/``backward``); unverified without a GPU.
+    executor at bind (``executor.forward``/``backward``). The CPU tests run it against an
+    emulation of torch.cuda's graphs; the real capture is tested only where a GPU is.
     """
 
     warmup = 3
@@ -349,7 +374,6 @@ class CudaGraphStep:
         self.side = None
 
     def forward(self, is_train=False, **kwargs):
-        from .executor import Executor
         ex = self.ex
         train = bool(is_train and ex._grad_pos)
         if kwargs or ex._monitor is not None or (is_train and not ex._grad_pos):
@@ -371,14 +395,12 @@ class CudaGraphStep:
         return ex.outputs
 
     def backward(self, out_grads=None, is_train=True):
-        from .executor import Executor
         if self.grads is None:
             return Executor.backward(self.ex, out_grads, is_train)
         grads, self.grads = self.grads, None
         self.ex._store_grads(grads)
 
     def _eager(self, train):
-        from .executor import Executor
         ex = self.ex
         self.grads = None
         if self.side is None:
@@ -411,7 +433,6 @@ class CudaGraphStep:
         return static
 
     def _capture(self, train):
-        from .executor import _grad
         ex = self.ex
         dev = ex._ctx.torch_device
         static_a, static_x = self._own(ex.arg_arrays), self._own(ex.aux_arrays)

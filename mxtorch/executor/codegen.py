@@ -48,7 +48,7 @@ def needs_shapes(symbol):
 
 
 def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None, device=None,
-                  loss_input=None, sparse=False):
+                  loss_input=None, sparse=False, leaves_given=False):
     """Generate the forward functions of ``symbol``.
 
     Parameters
@@ -73,6 +73,10 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
     loss_input : callable(tensor, S) -> tensor, optional
         Applied to every non-label input of a loss op (the accelerators' float32 cast and
         loss scaling, see accel.py); the functions then take ``S`` after ``X``.
+    leaves_given : bool
+        The training function takes the gradient leaves in ``A`` (made by the caller)
+        instead of detaching the arguments itself (for torch.compile, which splits its
+        graph where a leaf created inside it is returned).
     sparse : bool
         Some inputs are sparse (csr): every op is called through
         :func:`mxtorch.symbol.ops.sparse.sparse_aware` (sparse forms or dense fallback).
@@ -93,7 +97,7 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
                 continue
             var = f"a{arg_pos}"
             lines[False].append(f"    {var} = A[{arg_pos}]")
-            if arg_pos in grad_args:
+            if arg_pos in grad_args and not leaves_given:
                 lines[True].append(f"    {var} = A[{arg_pos}].detach().requires_grad_()")
             else:
                 lines[True].append(f"    {var} = A[{arg_pos}]")

@@ -478,7 +478,8 @@ class Executor:
                                             devices=self._graph.devices,
                                             shapes=self._bind_shapes,
                                             device=self._ctx.torch_device,
-                                            loss_input=self._graph.loss_input)
+                                            loss_input=self._graph.loss_input,
+                                            sparse=self._graph.sparse)
         if self._accel is not None:   # autocast and channels_last; compile would break
             self._monitor_graph = self._accel.wrap(self._monitor_graph, self, compile=False)
 
