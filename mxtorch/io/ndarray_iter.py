@@ -131,6 +131,7 @@ class NDArrayIter(DataIter):
         self.data = _init_data(data, allow_empty=False, default_name=data_name)
         self.label = _init_data(label, allow_empty=True, default_name=label_name)
         sparse = [k for k, v in self.data + self.label if v.stype != "default"]
+        self._dense = not sparse
         if sparse and (last_batch_handle != "discard" or self._axis != 0):
             raise MXNetNotImplementedError(
                 f"NDArrayIter: sparse inputs {sparse} need last_batch_handle='discard' and "
@@ -219,6 +220,12 @@ class NDArrayIter(DataIter):
         """The next DataBatch (an incomplete last batch is cached and ends the epoch)."""
         if not self.iter_next():
             raise StopIteration
+        cur, end = self.cursor, self.cursor + self.batch_size
+        if cur >= 0 and end <= self.num_data and self._axis == 0 and self._dense:
+            # a full batch: views of the rows (what _batchify gives, without its cases)
+            return DataBatch(data=[NDArray(a._data[cur:end], a._ctx) for _, a in self.data],
+                             label=[NDArray(a._data[cur:end], a._ctx) for _, a in self.label],
+                             pad=0, index=None)
         data = self.getdata()
         label = self.getlabel()
         if data[0].shape[self._axis] != self.batch_size:

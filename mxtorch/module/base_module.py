@@ -322,11 +322,11 @@ class BaseModule:
             for nbatch, eval_batch in enumerate(eval_data):
                 if num_batch is not None and nbatch == num_batch:
                     break
-                pad = eval_batch.pad or 0
+                pad = eval_batch.pad
                 with self._predict_lock:
                     self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
                     self.forward(eval_batch, is_train=False)
-                    output_list.append([out[0:out.shape[0] - pad].copy()
+                    output_list.append([out[0:out.shape[0] - pad].copy() if pad else out.copy()
                                         for out in self.get_outputs()])
                 if bar is not None:
                     bar.step(eval_batch)
@@ -341,7 +341,8 @@ class BaseModule:
                     raise MXNetValueError("Cannot merge batches, as num of outputs is not the same "
                                           "in mini-batches. Maybe bucketing is used? Use "
                                           "merge_batches=False")
-            merged = [nd.concatenate([out[i] for out in output_list]) for i in range(num_outputs)]
+            merged = (output_list[0] if len(output_list) == 1 else   # already copies
+                      [nd.concatenate([out[i] for out in output_list]) for i in range(num_outputs)])
             if num_outputs == 1 and not always_output_list:
                 return merged[0]
             return merged
