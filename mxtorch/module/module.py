@@ -22,6 +22,7 @@ from ..util.atomic import atomic_write
 from .. import kvstore as _kv
 from ..executor.accel import make_accelerate
 from .base_module import BaseModule, _check_input_names
+from .bound_names import BoundNames
 from .executor_group import DataParallelExecutorGroup
 
 __all__ = ["Module"]
@@ -49,7 +50,7 @@ def _parse_descs(shapes, what):
     return out
 
 
-class Module(BaseModule):
+class Module(BoundNames, BaseModule):
     """A module that wraps a Symbol.
 
     Parameters
@@ -203,28 +204,6 @@ class Module(BaseModule):
         """The fp16 ``LossScaler`` (``.scale``, ``.skipped``), or None without loss
         scaling (see the ``loss_scale`` argument)."""
         return self._accel.scaler if self._accel is not None else None
-
-    @property
-    def data_names(self):
-        return self._data_names
-
-    @property
-    def label_names(self):
-        return self._label_names
-
-    @property
-    def output_names(self):
-        return self._output_names
-
-    @property
-    def data_shapes(self):
-        self._require("data_shapes")
-        return self._data_shapes
-
-    @property
-    def label_shapes(self):
-        self._require("label_shapes")
-        return self._label_shapes
 
     @property
     def output_shapes(self):

@@ -26,6 +26,7 @@ from ..nn.bigdl_activity import as_tensor
 from ..nn.bigdl_api import plain_mode
 from ..nn.bigdl_init import init_tensor, mxnet_names
 from .base_module import BaseModule
+from .bound_names import BoundNames
 
 __all__ = ["TorchModule"]
 
@@ -73,7 +74,7 @@ def _loss_fn(loss):
                          f"{type(loss).__name__}")
 
 
-class TorchModule(BaseModule):
+class TorchModule(BoundNames, BaseModule):
     """A define-by-run network as an MXNet module.
 
     Parameters
@@ -149,28 +150,6 @@ class TorchModule(BaseModule):
     def net(self):
         """The wrapped network."""
         return self._net
-
-    @property
-    def data_names(self):
-        return self._data_names
-
-    @property
-    def label_names(self):
-        return self._label_names
-
-    @property
-    def output_names(self):
-        return self._output_names
-
-    @property
-    def data_shapes(self):
-        self._require("data_shapes")
-        return self._data_shapes
-
-    @property
-    def label_shapes(self):
-        self._require("label_shapes")
-        return self._label_shapes
 
     @property
     def output_shapes(self):
