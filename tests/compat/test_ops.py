@@ -20,43 +20,22 @@ CASES = sorted(gen.CASES)
 RTOL, ATOL = 1e-5, 1e-6  # fp32; every case passes at this tolerance
 
 
-def _load(name):
-    ref = np.load(os.path.join(FIX, name + ".npz"))
-    pick = lambda tag: {k[len(tag):]: ref[k] for k in ref.files if k.startswith(tag)}  # noqa
-    ograds = [ref[f"ograd:{i}"] for i in range(len(pick("ograd:")))]
-    return ref, pick("in:"), pick("aux0:"), ograds
-
-
-def _step(name, sym):
+def _step(opcase, name, sym):
     cfg = gen.CASES[name]
-    ref, inputs, aux0, ograds = _load(name)
+    ref, inputs, aux0, ograds = opcase.load(FIX, name)
     res = gen.run(mx, sym, cfg["shapes"], inputs, aux0, ograds, cfg["train"], cfg["no_grad"])
-    return ref, res
-
-
-def _compare(name, ref, res):
-    rtol, atol = RTOL, ATOL
-    expected = [k for k in ref.files if k.split(":")[0] in ("out", "grad", "auxfwd", "aux", "post")]
-    missing = sorted(set(expected) - set(res))
-    assert not missing, f"{name}: results missing {missing}"
-    for key in expected:
-        got, want = res[key], ref[key]
-        assert got.shape == want.shape, f"{name} {key}: shape {got.shape} != {want.shape}"
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} {key}")
+    opcase.compare(name, ref, res, RTOL, ATOL)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_python(name):
-    ref, res = _step(name, gen.build(mx, name))
-    _compare(name, ref, res)
+def test_op_from_python(opcase, name):
+    _step(opcase, name, gen.build(mx, name))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_mxnet_json(name):
+def test_op_from_mxnet_json(opcase, name):
     ref = np.load(os.path.join(FIX, name + ".npz"))
-    sym = mx.sym.load_json(str(ref["json"]))
-    ref, res = _step(name, sym)
-    _compare(name, ref, res)
+    _step(opcase, name, mx.sym.load_json(str(ref["json"])))
 
 
 @pytest.mark.parametrize("name", CASES)

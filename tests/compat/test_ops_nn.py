@@ -30,40 +30,22 @@ LOOSER = {"act_softrelu_large": dict(atol=3e-6)}
 UNDEFINED = {"rrelu_infer": {"out:1"}}
 
 
-def _load(name):
-    ref = np.load(os.path.join(FIX, name + ".npz"))
-    pick = lambda tag: {k[len(tag):]: ref[k] for k in ref.files if k.startswith(tag)}  # noqa
-    ograds = [ref[f"ograd:{i}"] for i in range(len(pick("ograd:")))]
-    return ref, pick("in:"), pick("aux0:"), ograds
-
-
-def _compare(name, ref, res, keys=("out", "grad", "auxfwd", "aux", "post")):
+def _check(opcase, name, sym):
+    ref, inputs, aux0, ograds = opcase.load(FIX, name)
     tol = dict(dict(rtol=RTOL, atol=ATOL), **LOOSER.get(name, {}))
-    expected = [k for k in ref.files if k.split(":")[0] in keys and
-                k not in UNDEFINED.get(name, ())]
-    missing = sorted(set(expected) - set(res))
-    assert not missing, f"{name}: results missing {missing}"
-    for key in expected:
-        got, want = res[key], ref[key]
-        assert got.shape == want.shape, f"{name} {key}: shape {got.shape} != {want.shape}"
-        assert got.dtype == want.dtype, f"{name} {key}: dtype {got.dtype} != {want.dtype}"
-        np.testing.assert_allclose(got, want, **tol, err_msg=f"{name} {key}")
-
-
-def _check(name, sym):
-    ref, inputs, aux0, ograds = _load(name)
-    _compare(name, ref, gen.step(mx, name, sym, inputs, aux0, ograds))
+    opcase.compare(name, ref, gen.step(mx, name, sym, inputs, aux0, ograds), **tol,
+                   skip=UNDEFINED.get(name, ()))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_python(name):
-    _check(name, gen.build(mx, name))
+def test_op_from_python(opcase, name):
+    _check(opcase, name, gen.build(mx, name))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_mxnet_json(name):
+def test_op_from_mxnet_json(opcase, name):
     ref = np.load(os.path.join(FIX, name + ".npz"))
-    _check(name, mx.sym.load_json(str(ref["json"])))
+    _check(opcase, name, mx.sym.load_json(str(ref["json"])))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -93,10 +75,10 @@ def _to_last(x):
     ("conv2d_layout", "Convolution", "NHWC"), ("conv3d", "Convolution", "NDHWC"),
     ("deconv2d_stride_pad_adj", "Deconvolution", "NHWC"),
     ("deconv3d", "Deconvolution", "NDHWC")])
-def test_channel_last_matches_transposed_fixture(name, op, layout):
+def test_channel_last_matches_transposed_fixture(opcase, name, op, layout):
     """MXNet runs NHWC/NDHWC convolutions only with cuDNN; they must give the
     channel-first fixture's numbers on transposed data, weight and gradients."""
-    ref, inputs, _, ograds = _load(name)
+    ref, inputs, _, ograds = opcase.load(FIX, name)
     attrs = {k: v for k, v in gen.build(mx, name).list_attr().items() if k != "layout"}
     sym = getattr(mx.sym, op)(mx.sym.Variable("data"), name="op", layout=layout, **attrs)
     ex = sym.simple_bind(mx.cpu(), data=_to_last(inputs["data"]).shape)

@@ -37,29 +37,21 @@ def _build(name):
     return gen.build(mx, name)
 
 
-def _check(name, sym):
-    ref = np.load(os.path.join(FIX, name + ".npz"))
-    inputs = {k[3:]: ref[k] for k in ref.files if k.startswith("in:")}
-    ograds = [ref[f"ograd:{i}"] for i in range(sum(k.startswith("ograd:") for k in ref.files))]
-    res = gen.run(mx, name, sym, inputs, ograds)
-    expected = [k for k in ref.files if k.split(":")[0] in ("out", "grad")]
-    assert sorted(set(expected) - set(res)) == [], name
-    for key in expected:
-        got, want = res[key], ref[key]
-        assert got.shape == want.shape, f"{name} {key}: shape {got.shape} != {want.shape}"
-        assert got.dtype == want.dtype, f"{name} {key}: dtype {got.dtype} != {want.dtype}"
-        np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=f"{name} {key}")
+def _check(opcase, name, sym):
+    ref, inputs, _, ograds = opcase.load(FIX, name)
+    opcase.compare(name, ref, gen.run(mx, name, sym, inputs, ograds), RTOL, ATOL,
+                   keys=("out", "grad"))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_values_match_mxnet(name):
-    _check(name, _build(name))
+def test_values_match_mxnet(opcase, name):
+    _check(opcase, name, _build(name))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_loaded_mxnet_json_runs_the_same(name):
+def test_loaded_mxnet_json_runs_the_same(opcase, name):
     ref = np.load(os.path.join(FIX, name + ".npz"))
-    _check(name, mx.sym.load_json(str(ref["json"])))
+    _check(opcase, name, mx.sym.load_json(str(ref["json"])))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -30,37 +30,23 @@ def _build(name):
         return gen.build(mx, name)
 
 
-def _load(name):
-    ref = np.load(os.path.join(FIX, name + ".npz"))
-    pick = lambda tag: {k[len(tag):]: ref[k] for k in ref.files if k.startswith(tag)}  # noqa
-    ograds = [ref[f"ograd:{i}"] for i in range(len(pick("ograd:")))]
-    return ref, pick("in:"), pick("aux0:"), ograds
-
-
-def _check(name, sym):
-    ref, inputs, aux0, ograds = _load(name)
+def _check(opcase, name, sym):
+    ref, inputs, aux0, ograds = opcase.load(FIX, name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # make_loss's ignored keywords (tested below)
         res = gen.step(mx, name, sym, inputs, aux0, ograds)
-    rtol, atol = RTOL, ATOL
-    expected = [k for k in ref.files if k.split(":")[0] in ("out", "grad", "auxfwd", "aux", "post")]
-    missing = sorted(set(expected) - set(res))
-    assert not missing, f"{name}: results missing {missing}"
-    for key in expected:
-        got, want = res[key], ref[key]
-        assert got.shape == want.shape, f"{name} {key}: shape {got.shape} != {want.shape}"
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} {key}")
+    opcase.compare(name, ref, res, RTOL, ATOL)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_python(name):
-    _check(name, _build(name))
+def test_op_from_python(opcase, name):
+    _check(opcase, name, _build(name))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_op_from_mxnet_json(name):
+def test_op_from_mxnet_json(opcase, name):
     ref = np.load(os.path.join(FIX, name + ".npz"))
-    _check(name, mx.sym.load_json(str(ref["json"])))
+    _check(opcase, name, mx.sym.load_json(str(ref["json"])))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -22,35 +22,22 @@ CASES = sorted(gen.CASES)
 RTOL, ATOL = 1e-4, 1e-5  # fp32; recurrences over a few steps
 
 
-def _inputs(ref):
-    ins = {k[3:]: ref[k] for k in ref.files if k.startswith("in:")}
-    ograds = [ref[f"ograd:{i}"] for i in range(sum(k.startswith("ograd:") for k in ref.files))]
-    return ins, ograds
-
-
-def _check(name, sym):
+def _check(opcase, name, sym):
     cfg = gen.CASES[name]
-    ref = np.load(os.path.join(FIX, name + ".npz"))
-    ins, ograds = _inputs(ref)
+    ref, ins, _, ograds = opcase.load(FIX, name)
     res = gen.run(mx, sym, cfg["shapes"], ins, ograds, cfg["no_grad"])
-    expected = [k for k in ref.files if k.split(":")[0] in ("out", "grad")]
-    assert sorted(set(expected) - set(res)) == [], name
-    for key in expected:
-        got, want = res[key], ref[key]
-        assert got.shape == want.shape, f"{name} {key}: shape {got.shape} != {want.shape}"
-        assert got.dtype == want.dtype, f"{name} {key}: dtype {got.dtype} != {want.dtype}"
-        np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=f"{name} {key}")
+    opcase.compare(name, ref, res, RTOL, ATOL, keys=("out", "grad"))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_values_match_mxnet(name):
-    _check(name, gen.build(mx, name))
+def test_values_match_mxnet(opcase, name):
+    _check(opcase, name, gen.build(mx, name))
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_loaded_mxnet_json_runs_the_same(name):
+def test_loaded_mxnet_json_runs_the_same(opcase, name):
     ref = np.load(os.path.join(FIX, name + ".npz"))
-    _check(name, mx.sym.load_json(str(ref["json"])))
+    _check(opcase, name, mx.sym.load_json(str(ref["json"])))
 
 
 @pytest.mark.parametrize("name", CASES)
