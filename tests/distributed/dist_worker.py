@@ -288,11 +288,18 @@ def scenario_resume(kv, out):
     it = mx.io.NDArrayIter(x, y, batch_size=B // 2, shuffle=True, **mx.kv.data_shard(kv))
     mod = mx.mod.Module(mlp())
     prefix = os.environ.get("RESUME_PREFIX") or None
-    mod.fit(it, num_epoch=int(os.environ["RESUME_EPOCHS"]), kvstore=kv,
-            arg_params=init_params(), resume=prefix,
-            epoch_end_callback=mx.callback.do_checkpoint(prefix + "-ck") if prefix else None,
-            optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
+    writes = []                  # this worker's do_checkpoint writes (rank 0 only expected)
+    save = mx.model.save_checkpoint
+    mx.model.save_checkpoint = lambda *a, **k: (writes.append(a[1]), save(*a, **k))
+    try:
+        mod.fit(it, num_epoch=int(os.environ["RESUME_EPOCHS"]), kvstore=kv,
+                arg_params=init_params(), resume=prefix,
+                epoch_end_callback=mx.callback.do_checkpoint(prefix + "-ck") if prefix else None,
+                optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
+    finally:
+        mx.model.save_checkpoint = save
     out.update({k: v.asnumpy() for k, v in mod.get_params()[0].items()})
+    out["checkpoint_writes"] = np.array(writes, dtype=np.int64)
 
 
 def main():
