@@ -56,10 +56,10 @@ def check_choice(caller, what, value, choices):
 
 
 def require_ops(mx, network, *ops):
-    """Raise MXNetNotImplementedError (issue 4) naming the ops of ``network`` that the
-    library ``mx`` lacks (ops still being written for mxtorch)."""
+    """Raise MXNetNotImplementedError naming the ops of ``network`` that the library
+    ``mx`` lacks."""
     missing = [op for op in ops if not hasattr(mx.sym, op)]
     if missing:
         from ..base import MXNetNotImplementedError
-        raise MXNetNotImplementedError(f"issue 4: {network} needs the operator(s) "
-                                       f"{', '.join(missing)}, which mxtorch does not have yet")
+        raise MXNetNotImplementedError(f"{network} needs the operator(s) "
+                                       f"{', '.join(missing)}, which mxtorch does not have")

@@ -404,9 +404,11 @@ def empty(shape, ctx=None, dtype=None):
 
 
 def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
-    """An array of zeros (float32 unless ``dtype``)."""
+    """An array of zeros (float32 unless ``dtype``); ``stype`` 'csr' or 'row_sparse'
+    gives a sparse one storing nothing."""
     if stype not in (None, "default"):
-        raise MXNetValueError(f"storage type {stype!r} is not supported yet (issue 4)")
+        from .sparse import zeros as sparse_zeros
+        return sparse_zeros(stype, shape, ctx=ctx, dtype=dtype)
     return _wrap(torch.zeros(_shape(shape), dtype=torch_dtype(dtype or np.float32),
                              device=_ctx_device(ctx)), ctx)
 

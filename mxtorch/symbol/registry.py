@@ -322,7 +322,8 @@ def _public_op_names():
 def _not_implemented(what):
     return OperatorNotImplementedError(
         f"{what} of MXNet {mxnet_op_names.MXNET_VERSION} that mxtorch does not implement "
-        "(issue 4); see mx.sym.list_ops() for the operators mxtorch has")
+        "(not in its operator set); see mx.sym.list_ops() for the operators mxtorch has "
+        "and docs/migration.md for what is missing")
 
 
 def get_op(name):

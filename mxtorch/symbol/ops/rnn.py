@@ -52,7 +52,7 @@ def _check(p):
             p.lstm_state_clip_min is not None or p.lstm_state_clip_max is not None:
         raise MXNetNotImplementedError(
             "RNN: projection_size, use_sequence_length and lstm_state_clip_* are not "
-            "supported yet (issue 4); use the unfused mx.rnn cells")
+            "implemented in mxtorch; use the unfused mx.rnn cells")
 
 
 def _rnn_forward(p, is_train, data, parameters, state, state_cell=None):
