@@ -27,6 +27,6 @@ def test_api_reference_builds(tmp_path):
 def test_migration_page_names_every_open_gap():
     with open(os.path.join(ROOT, "docs", "migration.md"), encoding="utf-8") as f:
         text = f.read()
-    for must in ("Sparse storage", "LibSVMIter", "projection_size", "issue 7", "dist_async",
+    for must in ("Sparse storage", "powerlaw", "projection_size", "issue 7", "dist_async",
                  "to_mxnet_states", "allow_extra"):
         assert must in text, must
