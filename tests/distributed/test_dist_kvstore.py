@@ -29,6 +29,18 @@ def _torchrun(outdir, *args, timeout=180, env=None):
                           timeout=timeout)
 
 
+def _one_worker_on_global_batches(dataset, fit):
+    """``fit('local', B)`` on one process, its data (``worker.<dataset>``) in the order
+    the two workers' shards take it batch by batch."""
+    orig = getattr(worker, dataset)
+    x, y = orig()
+    setattr(worker, dataset, lambda: (worker.interleaved(x, 2), worker.interleaved(y, 2)))
+    try:
+        return fit("local", worker.B)
+    finally:
+        setattr(worker, dataset, orig)
+
+
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
@@ -51,14 +63,7 @@ def test_push_pull_pushpull_sums_are_exact(two_workers):
 
 
 def test_module_two_workers_equal_one_worker_with_the_global_batch(two_workers):
-    x, y = worker.dataset()
-    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
-    orig = worker.dataset
-    worker.dataset = lambda: (x1, y1)
-    try:
-        single = worker.fit_module("local", worker.B)
-    finally:
-        worker.dataset = orig
+    single = _one_worker_on_global_batches("dataset", worker.fit_module)
     for rank in (0, 1):
         got = two_workers("module", rank)
         for k, v in single.items():     # parameters, and the metrics counted over workers
@@ -74,14 +79,7 @@ def test_bucketing_two_workers_equal_one_worker(two_workers):
 
 
 def test_sequential_two_workers_equal_one_worker_with_the_global_batch(two_workers):
-    x, y = worker.dataset()
-    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
-    orig = worker.dataset
-    worker.dataset = lambda: (x1, y1)
-    try:
-        single = worker.fit_sequential("local", worker.B)
-    finally:
-        worker.dataset = orig
+    single = _one_worker_on_global_batches("dataset", worker.fit_sequential)
     assert set(single) >= {"fc1_weight", "fc2_weight"}
     for rank in (0, 1):
         got = two_workers("sequential", rank)
@@ -93,14 +91,7 @@ def test_sequential_two_workers_equal_one_worker_with_the_global_batch(two_worke
 def test_row_sparse_gradients_two_workers_equal_one_worker(two_workers):
     """Each worker's row_sparse gradient covers the rows of its half batch; the all-reduce
     keeps the union, so the lazy update moves the rows of the global batch (issue 4)."""
-    x, y = worker.sparse_dataset()
-    x1, y1 = worker.interleaved(x, 2), worker.interleaved(y, 2)
-    orig = worker.sparse_dataset
-    worker.sparse_dataset = lambda: (x1, y1)
-    try:
-        single = worker.fit_sparse("local", worker.B)
-    finally:
-        worker.sparse_dataset = orig
+    single = _one_worker_on_global_batches("sparse_dataset", worker.fit_sparse)
     for rank in (0, 1):
         got = two_workers("sparse", rank)
         np.testing.assert_allclose(got["lin_weight"], single["lin_weight"], rtol=1e-5,
