@@ -13,6 +13,8 @@ EXAMPLES = {
     "python_loss": ["examples/python_loss.py", "--epochs", "3", "--min-acc", "0.9"],
     "nnabla_resunit": ["examples/nnabla_resunit.py", "--iters", "80", "--channels", "16"],
     "bigdl_lenet": ["examples/bigdl_lenet.py", "--epochs", "8", "--min-acc", "0.9"],
+    "sparse_fm": ["examples/sparse_fm.py", "--epochs", "4", "--train", "8000",
+                  "--max-rel-mse", "0.5"],
     "distributed_mlp": ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                         "examples/distributed_mlp.py", "--epochs", "6", "--min-acc", "0.9"],
 }
