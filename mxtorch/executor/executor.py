@@ -110,7 +110,7 @@ class Executor:
     """
 
     def __init__(self, symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None,
-                 group2ctx=None, _graph=None, accel=None):
+                 group2ctx=None, _graph=None, accel=None, _shapes=None):
         self._symbol = symbol
         self._ctx = ctx if isinstance(ctx, Context) else current_context()
         self._arg_names = symbol.list_arguments()
@@ -141,7 +141,7 @@ class Executor:
                                {g: c.torch_device for g, c in self._group2ctx.items()})
         self._bind_shapes = None
         if needs_shapes(symbol):  # constants whose shapes follow the bound arrays
-            self._bind_shapes = symbol._infer_shapes(
+            self._bind_shapes = _shapes if _shapes is not None else symbol._infer_shapes(
                 symbol._topo(), {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays)},
                 {n: np_dtype(a._data.dtype) for n, a in zip(self._arg_names,
                                                             self.arg_arrays)})[0]
@@ -255,7 +255,8 @@ class Executor:
                 aux.append(shared_exec.aux_dict[n])
             else:
                 aux.append(alloc(s, t, n))
-        return cls(symbol, ctx, args, grads, reqs, aux, group2ctx=group2ctx, accel=accel)
+        return cls(symbol, ctx, args, grads, reqs, aux, group2ctx=group2ctx, accel=accel,
+                   _shapes=inferred)
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
         """A new executor for new input shapes, sharing this one's parameter arrays.

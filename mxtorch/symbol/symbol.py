@@ -23,7 +23,7 @@ from . import legacy_json
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "make_op_function"]
 
 class _Node:
-    __slots__ = ("op", "name", "attrs", "inputs", "in_versions", "_p")
+    __slots__ = ("op", "name", "attrs", "inputs", "in_versions", "_p", "_nout")
 
     def __init__(self, op, name, attrs, inputs, in_versions=None):
         self.op = op            # OpDef or None for a variable
@@ -34,6 +34,7 @@ class _Node:
         # back what it read); None: 1 for auxiliary states, 0 otherwise
         self.in_versions = in_versions
         self._p = None
+        self._nout = None
 
     @property
     def params(self):
@@ -43,7 +44,10 @@ class _Node:
         return self._p
 
     def num_outputs(self):
-        return 1 if self.op is None else self.op.num_outputs(self.params)
+        """The number of outputs, hidden ones included (cached with the parameters)."""
+        if self._nout is None:
+            self._nout = 1 if self.op is None else self.op.num_outputs(self.params)
+        return self._nout
 
     def num_visible(self):
         return 1 if self.op is None else self.op.num_visible(self.params)
@@ -112,15 +116,20 @@ def _parse_shape_attr(s):
 
 class Symbol:
     """A symbolic graph with one or more outputs."""
-    __slots__ = ("_outputs",)
+    __slots__ = ("_outputs", "_order")
     __array_priority__ = 1000.0
 
     def __init__(self, outputs):
         self._outputs = list(outputs)
+        self._order = None
 
     # ------------------------------------------------------------------ structure
     def _topo(self):
-        return _topo(self._outputs)
+        """The nodes in DFS post-order. A graph never changes once built (nodes keep
+        their inputs; attributes do not affect the order), so it is computed once."""
+        if self._order is None:
+            self._order = _topo(self._outputs)
+        return self._order
 
     @property
     def name(self):
@@ -167,6 +176,7 @@ class Symbol:
 
     def __setstate__(self, state):
         self._outputs = load_json(state["json"])._outputs
+        self._order = None
 
     def list_arguments(self):
         """Names of the non-auxiliary input variables, in graph (DFS) order."""
@@ -245,7 +255,7 @@ class Symbol:
                 node.op.check_attrs(attrs, node.name)
         for node, _ in self._outputs:
             node.attrs.update(attrs)
-            node._p = None
+            node._p = node._nout = None
 
     # ------------------------------------------------------------------ inference
     def infer_type(self, *args, **kwargs):
@@ -280,11 +290,11 @@ class Symbol:
                     t = np.dtype(DTYPE_MX_TO_NP[int(n.attrs["__dtype__"])])
                 if t is not None:
                     types_[(i, 0)] = t
-        for _ in range(3):
-            for i, n in enumerate(nodes):
-                if n.op is None:
-                    continue
-                keys = [(index[id(s)], k) for s, k in n.inputs]
+        ops = [(i, n, [(index[id(s)], k) for s, k in n.inputs])
+               for i, n in enumerate(nodes) if n.op is not None]
+        for _ in range(3):              # up to 3 passes, until nothing changes
+            changed = False
+            for i, n, keys in ops:
                 ins = [types_.get(k) for k in keys]
                 if n.op.infer_type is not None:
                     ins, outs = n.op.infer_type(n.params, ins)
@@ -295,9 +305,14 @@ class Symbol:
                 for k, t in zip(keys, ins):
                     if t is not None and types_.get(k) is None:
                         types_[k] = np.dtype(t)
+                        changed = True
                 for k, t in enumerate(outs):
-                    if t is not None:
+                    old = types_.get((i, k))   # (numpy's dtype == None is True for float64)
+                    if t is not None and (old is None or old != t):
                         types_[(i, k)] = np.dtype(t)
+                        changed = True
+            if not changed:
+                break
         return types_
 
     def infer_shape(self, *args, **kwargs):
