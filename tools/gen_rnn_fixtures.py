@@ -21,13 +21,14 @@ OUT = os.path.join(HERE, "..", "tests", "compat", "fixtures", "rnn")
 CASES = {}
 
 
-def case(name, shapes, ints=None, fixed=None, no_grad=(), scale=1.0):
+def case(name, shapes, ints=None, fixed=None, no_grad=(), scale=1.0, forward_only=False):
     """Register ``build(mx) -> Symbol``. shapes: simple_bind input shapes; ints: {input:
     high} integer inputs in [0, high); fixed: {input: array}; no_grad: inputs bound with
-    grad_req 'null'; scale: standard deviation of the random float inputs."""
+    grad_req 'null'; scale: standard deviation of the random float inputs; forward_only:
+    an inference forward and no backward (what MXNet's CPU build cannot train)."""
     def deco(build):
         CASES[name] = dict(build=build, shapes=shapes, ints=ints or {}, fixed=fixed or {},
-                           no_grad=no_grad, scale=scale)
+                           no_grad=no_grad, scale=scale, forward_only=forward_only)
         return build
     return deco
 
@@ -123,6 +124,14 @@ for _n, _kw in _RNN.items():
         case(_n + ("_states" if _so else ""), {"data": (4, 3, 5)}, scale=0.4)(
             (lambda kw, so: lambda mx: mx.sym.RNN(V(mx), state_size=6, state_outputs=so,
                                                   name="rnn", **kw))(_kw, _so))
+# LSTMP (projection of the hidden state): MXNet's CPU build runs it forward only. (Its CPU
+# build ignores lstm_state_clip_*, a cuDNN-only option, so there is no fixture for it.)
+for _n, _kw in {"rnn_lstm_proj": dict(num_layers=1, projection_size=3),
+                "rnn_lstm_proj_2l_bi": dict(num_layers=2, bidirectional=True,
+                                            projection_size=3)}.items():
+    case(_n, {"data": (4, 3, 5)}, forward_only=True)(
+        (lambda kw: lambda mx: mx.sym.RNN(V(mx), state_size=6, state_outputs=True, mode="lstm",
+                                          name="rnn", **kw))(_kw))
 
 
 # ---------------------------------------------------------------- unrolled cells
@@ -249,14 +258,17 @@ def make_inputs(name, sym):
     return inputs, ograds
 
 
-def run(mx, sym, shapes, inputs, ograds, no_grad=()):
-    """simple_bind + forward(is_train=True) + backward; numpy results by key."""
-    req = {n: "null" if n in no_grad else "write" for n in sym.list_arguments()}
+def run(mx, sym, shapes, inputs, ograds, no_grad=(), forward_only=False):
+    """simple_bind + forward(is_train=True) + backward (or an inference forward only);
+    numpy results by key."""
+    req = {n: "null" if n in no_grad or forward_only else "write" for n in sym.list_arguments()}
     ex = sym.simple_bind(mx.cpu(), grad_req=req, **shapes)
     for n, v in inputs.items():
         ex.arg_dict[n][:] = v
-    ex.forward(is_train=True)
+    ex.forward(is_train=not forward_only)
     res = {"out:%d" % i: o.asnumpy() for i, o in enumerate(ex.outputs)}
+    if forward_only:
+        return res
     ex.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ograds, ex.outputs)])
     res.update({"grad:" + n: g.asnumpy() for n, g in ex.grad_dict.items() if g is not None})
     return res
@@ -266,7 +278,7 @@ def generate(mx, name):
     cfg = CASES[name]
     sym = build(mx, name)
     inputs, ograds = make_inputs(name, sym)
-    res = run(mx, sym, cfg["shapes"], inputs, ograds, cfg["no_grad"])
+    res = run(mx, sym, cfg["shapes"], inputs, ograds, cfg["no_grad"], cfg["forward_only"])
     res.update({"in:" + n: v for n, v in inputs.items()})
     res.update({"ograd:%d" % i: g for i, g in enumerate(ograds)})
     res["json"] = np.array(sym.tojson())

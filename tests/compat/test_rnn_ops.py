@@ -25,7 +25,7 @@ RTOL, ATOL = 1e-4, 1e-5  # fp32; recurrences over a few steps
 def _check(opcase, name, sym):
     cfg = gen.CASES[name]
     ref, ins, _, ograds = opcase.load(FIX, name)
-    res = gen.run(mx, sym, cfg["shapes"], ins, ograds, cfg["no_grad"])
+    res = gen.run(mx, sym, cfg["shapes"], ins, ograds, cfg["no_grad"], cfg["forward_only"])
     opcase.compare(name, ref, res, RTOL, ATOL, keys=("out", "grad"))
 
 
