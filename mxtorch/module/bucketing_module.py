@@ -9,7 +9,8 @@ import logging
 import warnings
 
 from ..base import MXNetValueError, StateError
-from ..context import cpu
+from ..context import Context, cpu
+from ..executor.accel import make_accelerate
 from ..initializer import Uniform
 from .. import name as _name
 from .. import ndarray as nd
@@ -35,18 +36,27 @@ class BucketingModule(BaseModule):
     context : Context or list of Context, default cpu()
     work_load_list, fixed_param_names, state_names, group2ctxs, compression_params :
         As for Module.
+    compile, autocast, loss_scale, channels_last, cuda_graphs :
+        Module's opt-in accelerators (not in MXNet), given to every bucket's module; with
+        ``autocast='fp16'`` all buckets share one loss scale (``loss_scaler``).
 
     Raises
     ------
     MXNetValueError
-        Without a default_bucket_key, or when the default bucket's names do not match
-        its symbol.
+        Without a default_bucket_key, when the default bucket's names do not match
+        its symbol, or for an accelerator value Module refuses.
     """
 
     def __init__(self, sym_gen, default_bucket_key=None, logger=logging, context=cpu(),
                  work_load_list=None, fixed_param_names=None, state_names=None,
-                 group2ctxs=None, compression_params=None):
+                 group2ctxs=None, compression_params=None, compile=False, autocast=None,
+                 loss_scale=None, channels_last=False, cuda_graphs=False):
+        accel = make_accelerate(compile=compile, autocast=autocast, loss_scale=loss_scale,
+                                channels_last=channels_last, cuda_graphs=cuda_graphs)
+        if accel is not None:
+            accel.check_contexts([context] if isinstance(context, Context) else context)
         super().__init__(logger=logger)
+        self._accel = accel
         if default_bucket_key is None:
             raise MXNetValueError("BucketingModule needs default_bucket_key (the key of the "
                                   "largest bucket)")
@@ -93,11 +103,18 @@ class BucketingModule(BaseModule):
         self._curr_bucket_key = None
 
     def _new_module(self, symbol, data_names, label_names):
-        return Module(symbol, data_names, label_names, logger=self.logger,
-                      context=self._context, work_load_list=self._work_load_list,
-                      fixed_param_names=self._fixed_param_names,
-                      state_names=self._state_names, group2ctxs=self._group2ctxs,
-                      compression_params=self._compression_params)
+        module = Module(symbol, data_names, label_names, logger=self.logger,
+                        context=self._context, work_load_list=self._work_load_list,
+                        fixed_param_names=self._fixed_param_names,
+                        state_names=self._state_names, group2ctxs=self._group2ctxs,
+                        compression_params=self._compression_params)
+        module._accel = self._accel   # one set of accelerators (one loss scale) for all
+        return module
+
+    @property
+    def loss_scaler(self):
+        """The fp16 ``LossScaler`` the buckets share, or None (see Module)."""
+        return self._accel.scaler if self._accel is not None else None
 
     # ------------------------------------------------------------------ properties
     @property

@@ -133,3 +133,25 @@ def test_batch_smaller_than_contexts():
     with pytest.raises(ValueError, match="batch of 2 cannot be split over 3 contexts"):
         mod.bind([("data", (2, 5))], [("softmax_label", (2,))])
     assert not mod.binded
+
+
+def test_accelerators_reach_every_bucket_and_share_one_loss_scale():
+    def fit(**accel):
+        mx.random.seed(0)
+        np.random.seed(0)
+        mod = mx.mod.BucketingModule(_gen_mean_model(), default_bucket_key=20, **accel)
+        mod.fit(_BucketIter([5, 10, 20], 16, 12), num_epoch=2, optimizer="sgd",
+                optimizer_params={"learning_rate": 0.1}, initializer=mx.init.Xavier())
+        return mod
+
+    plain, bf16 = fit(), fit(autocast="bf16")
+    assert all(m._accel is bf16._accel for m in bf16._buckets.values())
+    assert bf16._accel is not None and plain._accel is None
+    for k, v in plain.get_params()[0].items():
+        np.testing.assert_allclose(bf16.get_params()[0][k].asnumpy(), v.asnumpy(), rtol=0.05,
+                                   atol=0.02, err_msg=k)
+    fp16 = fit(autocast="fp16", loss_scale=2.0 ** 8)
+    scalers = {id(m.loss_scaler) for m in fp16._buckets.values()}
+    assert scalers == {id(fp16.loss_scaler)} and fp16.loss_scaler.scale == 2.0 ** 8
+    with pytest.raises(mx.base.MXNetValueError):
+        mx.mod.BucketingModule(_gen_mean_model(), default_bucket_key=20, autocast="fp8")
