@@ -2,7 +2,9 @@
 
 ``compile_graph`` walks the graph once, at bind time, and emits one function per mode
 (training and inference). Each op call in the generated code passes its parsed
-parameters as a constant; nothing is looked up per node when a step runs.
+parameters as a constant, to the op's forward specialized for them where it has one
+(``OpDef.specialize``: geometry worked out at bind); nothing is looked up per node when
+a step runs.
 """
 import linecache
 import itertools
@@ -104,7 +106,7 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
             names[(id(n), 0)] = var
             arg_pos += 1
             continue
-        env[f"F{i}"] = sparse_aware(n.op) if sparse else n.op.forward
+        env[f"F{i}"] = sparse_aware(n.op) if sparse else n.op.node_forward(n.params)
         env[f"P{i}"] = n.params
         bind_params = n.op.bind_params
         if bind_params is not None:

@@ -6,6 +6,8 @@ that need gradients; loss heads supply MXNet's own gradients and ignore head gra
 Gradients are written ('write') or accumulated ('add') into fixed gradient arrays in one
 foreach call.
 """
+import operator
+
 import numpy as np
 import torch
 
@@ -66,6 +68,10 @@ def _grad(heads, leaves, head_grads):
     return _engine_run_backward(heads, head_grads, False, False, leaves, True,
                                 accumulate_grad=False)
 
+
+_tensor_of = operator.attrgetter("_data")   # NDArray -> its tensor, mapped in C
+_grad_enabled = torch.is_grad_enabled
+_set_grad_enabled = torch._C._set_grad_enabled   # what torch.set_grad_enabled calls
 
 try:   # the engine call torch.autograd.grad makes after validating its arguments
     from torch.autograd.graph import _engine_run_backward
@@ -331,25 +337,39 @@ class Executor:
 
         Returns the list of output NDArrays (also in ``outputs``).
         """
-        for name, value in kwargs.items():
-            if name not in self._grad_req:
-                raise MXNetKeyError(f"forward: unknown argument {name!r}; arguments are "
-                                    f"{self._arg_names}")
-            self.arg_dict[name][:] = value
-        A = [a._data for a in self.arg_arrays]
-        X = [x._data for x in self.aux_arrays]
-        graph = self._run if self._monitor is None else self._monitor_graph
-        extra = () if self._monitor is None else (self._monitor_call, self._monitor_input)
-        self._backward_taps = []
-        if is_train and self._grad_pos:
-            with torch.enable_grad():
-                outs, leaves = graph.train(A, X, *extra)
-            self._pending = (outs, leaves)
+        if kwargs:
+            for name, value in kwargs.items():
+                if name not in self._grad_req:
+                    raise MXNetKeyError(f"forward: unknown argument {name!r}; arguments are "
+                                        f"{self._arg_names}")
+                self.arg_dict[name][:] = value
+        A = list(map(_tensor_of, self.arg_arrays))
+        X = list(map(_tensor_of, self.aux_arrays))
+        if self._monitor is None:
+            graph, extra = self._run, ()
         else:
-            with torch.no_grad():
-                outs = graph.train(A, X, *extra)[0] if is_train else graph.infer(A, X, *extra)
-            self._pending = None
-        self._set_outputs(outs)
+            graph, extra = self._monitor_graph, (self._monitor_call, self._monitor_input)
+            self._backward_taps = []
+        train = is_train and self._grad_pos
+        # grad mode set directly: torch.no_grad()/enable_grad() cost several Python calls
+        prev = _grad_enabled()
+        _set_grad_enabled(bool(train))
+        try:
+            if train:
+                outs, leaves = graph.train(A, X, *extra)
+            elif is_train:
+                outs = graph.train(A, X, *extra)[0]
+            else:
+                outs = graph.infer(A, X, *extra) if extra else graph.infer(A, X)
+        finally:
+            _set_grad_enabled(prev)
+        self._pending = (outs, leaves) if train else None
+        handles = self.outputs
+        if len(outs) == 1 and len(handles) == 1:   # _set_outputs' common case, inlined
+            o = outs[0]
+            handles[0]._data = o.detach() if o.requires_grad else o
+        else:
+            self._set_outputs(outs)
         return self.outputs
 
     def _set_outputs(self, outs):
@@ -357,7 +377,7 @@ class Executor:
             self.outputs = [NDArray(o.detach(), self._ctx) for o in outs]
         else:
             for h, o in zip(self.outputs, outs):
-                h._data = o.detach()
+                h._data = o.detach() if o.requires_grad else o
 
     def backward(self, out_grads=None, is_train=True):
         """Compute gradients of the last ``forward(is_train=True)``.

@@ -19,9 +19,9 @@ __all__ = ["EvalMetric", "check_label_shapes", "register", "alias", "create", "g
 def _tensor(x):
     """The (detached) torch.Tensor behind an NDArray, tensor, numpy array or scalar."""
     if isinstance(x, NDArray):
-        return x._data.detach()
+        x = x._data
     if isinstance(x, torch.Tensor):
-        return x.detach()
+        return x.detach() if x.requires_grad else x
     if isinstance(x, numpy.ndarray):
         return torch.from_numpy(numpy.ascontiguousarray(x))
     return torch.as_tensor(numpy.asarray(x))
@@ -114,11 +114,18 @@ class _Total:
         self.host = host
         self.dev = None
 
-    def add(self, v):
+    def add(self, v, key=None):
+        """Add a number or a tensor; ``key`` is the tensor's ``(device, dtype, shape)``
+        when the caller has it already."""
         if isinstance(v, torch.Tensor):
             if self.dev is None:
                 self.dev = {}
-            pending = self.dev.setdefault((v.device, v.dtype, v.shape), [])
+            if key is None:
+                key = (v.device, v.dtype, v.shape)
+            pending = self.dev.get(key)
+            if pending is None:
+                self.dev[key] = [v]
+                return
             pending.append(v)
             if len(pending) >= self._FOLD:
                 pending[:] = [torch.stack(pending).sum(0)]
@@ -265,11 +272,14 @@ class EvalMetric:
     def _add(self, value, num):
         """Add ``value`` (a device tensor or number) and ``num`` to both pairs; no sync."""
         d = self.__dict__
-        for key, v in (("_t_sum", value), ("_t_gsum", value), ("_t_num", num), ("_t_gnum", num)):
+        tkey = (value.device, value.dtype, value.shape) if isinstance(value, torch.Tensor) \
+            else None
+        for key, v, k in (("_t_sum", value, tkey), ("_t_gsum", value, tkey),
+                          ("_t_num", num, None), ("_t_gnum", num, None)):
             t = d.get(key)
             if t is None:
                 t = d[key] = _Total(0.0 if "sum" in key else 0)
-            t.add(v)
+            t.add(v, k)
 
     def get(self):
         """The current local result.

@@ -12,6 +12,7 @@ StopTraining) in callbacks/base.py, the per-epoch record in history.py.
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -39,6 +40,19 @@ __all__ = ["BaseModule"]
 
 # score(progress=_NESTED): a transient bar under fit's epoch bar
 _NESTED = object()
+
+# predict's 'bar when stderr is a terminal' answer for the current sys.stderr object: a
+# serving loop calls predict per sample, and asking the terminal costs a system call
+_auto_bar = [None, False]
+
+
+def _predict_bar(progress):
+    if progress is not None:
+        return _progress.enabled(progress, "predict")
+    err = sys.stderr
+    if _auto_bar[0] is not err:
+        _auto_bar[:] = [err, _progress.enabled(None, "predict")]
+    return _auto_bar[1]
 
 
 def _metric_names(metric):
@@ -303,7 +317,7 @@ class BaseModule:
         """
         self._require("predict", params=True)
         store = self._gather_store(gather, merge_batches) if gather is not False else None
-        show_bar = _progress.enabled(progress, "predict")
+        show_bar = _predict_bar(progress)
         if isinstance(eval_data, (NDArray, np.ndarray)):
             if isinstance(eval_data, np.ndarray):
                 eval_data = nd.array(eval_data)
@@ -317,13 +331,15 @@ class BaseModule:
         if reset:
             eval_data.reset()
         output_list = []
-        with _progress.bar_if(show_bar, "predict",
-                              lambda: _progress.num_batches(eval_data, num_batch)) as bar:
+        lock = self._predict_lock
+        with (_progress.bar_if(True, "predict",
+                               lambda: _progress.num_batches(eval_data, num_batch))
+              if show_bar else contextlib.nullcontext()) as bar:
             for nbatch, eval_batch in enumerate(eval_data):
                 if num_batch is not None and nbatch == num_batch:
                     break
                 pad = eval_batch.pad
-                with self._predict_lock:
+                with lock:
                     self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
                     self.forward(eval_batch, is_train=False)
                     output_list.append([out[0:out.shape[0] - pad].copy() if pad else out.copy()

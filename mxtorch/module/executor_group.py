@@ -42,7 +42,7 @@ def _load_into(src, dst, name):
     else copy with a cast to dst's device and dtype."""
     t = src._data if isinstance(src, NDArray) else _as_tensor(src)
     d = dst._data
-    if tuple(t.shape) != tuple(d.shape):
+    if t.shape != d.shape:
         raise ShapeError(f"input {name!r} has shape {tuple(t.shape)} but the module is bound "
                          f"with {tuple(d.shape)}; call reshape() or forward a batch with "
                          "provide_data")
@@ -248,6 +248,16 @@ class DataParallelExecutorGroup:
                 raise MXNetValueError(f"forward: the batch has {len(data)} data arrays but the "
                                       f"module is bound with data names {self.data_names}")
             label = getattr(data_batch, "label", None)
+            if len(self.execs) == 1:   # one device: the whole batch, no slicing
+                e = self.execs[0]
+                args = e.arg_arrays
+                for pos, arr, name in zip(self._data_pos, data, self.data_names):
+                    _load_into(arr, args[pos], name)
+                if self._label_pos and label:
+                    for pos, arr, name in zip(self._label_pos, label, self.label_names):
+                        _load_into(arr, args[pos], name)
+                e.forward(is_train=is_train)
+                return
             for i, e in enumerate(self.execs):
                 self._load(e, data, self._data_pos, self.data_names,
                            (i, self.data_major_axis))
@@ -320,6 +330,8 @@ class DataParallelExecutorGroup:
     def get_outputs(self, merge_multi_context=True, begin=0, end=None):
         """Outputs; merged across devices along each output's batch axis if asked."""
         end = len(self.output_names) if end is None else end
+        if merge_multi_context and len(self.execs) == 1:
+            return self.execs[0].outputs[begin:end]
         outputs = [[e.outputs[i] for e in self.execs] for i in range(begin, end)]
         if merge_multi_context:
             return _merge(outputs, self.output_layouts[begin:end])

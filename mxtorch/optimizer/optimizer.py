@@ -466,7 +466,9 @@ class Optimizer:
             mp = allow_mp and t.dtype == torch.float16 and self._is_mp(w, states[p])
             groups.setdefault((t.device, t.dtype, mp), []).append(p)
         lrs, wds, ts = self._rates(indices, weights)
-        with torch.no_grad():
+        prev = torch.is_grad_enabled()   # no_grad's effect without its Python calls
+        torch._C._set_grad_enabled(False)
+        try:
             for (_, _, mp), ps in groups.items():
                 W = [weights[p]._data for p in ps]
                 G = [grads[p]._data for p in ps]
@@ -481,6 +483,8 @@ class Optimizer:
                     torch._foreach_copy_(W, masters)
                 else:
                     self._run(W, G, S, *hyper)
+        finally:
+            torch._C._set_grad_enabled(prev)
 
     def _run(self, W, G, S, lrs, wds, ts):
         if self.fused:
@@ -518,7 +522,7 @@ class Optimizer:
             yield (key,) + lists
             return
         for key, ps in groups.items():
-            yield (key,) + tuple([lst[p] for p in ps] for lst in lists)
+            yield (key,) + tuple([[lst[p] for p in ps] for lst in lists])
 
     def _fused_step(self, W, G, S, lrs, wds, ts):
         """Update the float tensors ``W`` in place from ``G`` (never modified) and the

@@ -163,12 +163,18 @@ class OpDef:
         For ops without inputs whose parameters follow the bound shapes (``zeros(shape=(0,
         H))``: the graph decides the 0 dims): called once at bind with the inferred output
         shapes and the device, it returns the parameters the forward gets.
+    specialize : callable(p) -> forward or None, optional
+        Called once when a graph is compiled: a forward for this node's parameters with
+        their geometry worked out and validated beforehand (no per-call lookups), taking
+        the same arguments and giving the same results and errors as ``forward``; or None
+        when the parameters are a case it does not cover (or are invalid: ``forward``
+        then raises when it runs, as without specialization).
     """
 
     def __init__(self, name, forward, params=None, inputs=("data",), aux=(), outputs=("output",),
                  num_visible=None, infer_shape=None, infer_type=None, is_loss=False,
                  variadic=None, input_attrs=None, hint=None, label_inputs=(),
-                 bind_params=None):
+                 bind_params=None, specialize=None):
         self.name = name
         self.forward = forward
         self.params = dict(params or {})
@@ -184,9 +190,19 @@ class OpDef:
         self.hint = hint or name.lower()
         self.label_inputs = tuple(label_inputs)
         self.bind_params = bind_params
+        self.specialize = specialize
 
     def __repr__(self):
         return f"OpDef({self.name})"
+
+    def node_forward(self, p):
+        """The forward the compiled graph calls for a node with parameters ``p``: the
+        specialized one where the op has it for ``p``, else ``forward``."""
+        if self.specialize is not None:
+            fwd = self.specialize(p)
+            if fwd is not None:
+                return fwd
+        return self.forward
 
     # ---------------------------------------------------------------- parameters
     def parse_params(self, attrs):

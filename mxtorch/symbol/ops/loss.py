@@ -22,6 +22,8 @@ def _softmax_prob(data, p):
         return torch.softmax(data, dim=1)
     if p.preserve_shape:
         return torch.softmax(data, dim=-1)
+    if data.dim() == 2 and data.shape[0]:   # already (batch, classes): no reshapes
+        return torch.softmax(data, dim=1)
     return torch.softmax(data.reshape(data.shape[0], -1), dim=1).reshape(data.shape)
 
 
@@ -54,11 +56,10 @@ class _SoftmaxOutput(torch.autograd.Function):
         if prob.dim() == 2 and label.dim() == 1 and label.shape[0] == prob.shape[0] and \
                 not (p.multi_output or p.use_ignore or p.smooth_alpha) and \
                 p.normalization != "valid":
-            # the common case, in a few kernels: p - onehot(label), scaled
-            grad = prob.clone()
-            lab = label.long().unsqueeze(1)
-            classes = prob.shape[1]
-            grad.scatter_add_(1, lab.clamp(0, classes - 1), -_in_range(lab, classes, prob.dtype))
+            # the common case, in a few kernels: p - onehot(label), scaled; a label outside
+            # [0, classes) matches no class, so its row keeps the probability
+            hit = label.long().unsqueeze(1) == torch.arange(prob.shape[1], device=prob.device)
+            grad = prob - hit.to(prob.dtype)
             scale = p.grad_scale / prob.shape[0] if p.normalization == "batch" else p.grad_scale
             if scale != 1.0:
                 grad.mul_(scale)
@@ -129,6 +130,22 @@ def _softmax_output_shape(p, ins, outs):
     return ins, outs
 
 
+def _softmax_output_specialize(p):
+    """SoftmaxOutput over axis 1 (neither multi_output nor preserve_shape): 2-D data in
+    inference takes the softmax directly."""
+    if p.multi_output or p.preserve_shape:
+        return None
+    apply = _SoftmaxOutput.apply
+
+    def forward(p, is_train, data, label):
+        if data.requires_grad and torch.is_grad_enabled():
+            return apply(data, label, p)
+        if data.dim() == 2 and data.shape[0]:
+            return torch.softmax(data, 1)
+        return _softmax_prob(data, p)
+    return forward
+
+
 _SOFTMAX_PARAMS = {
     "grad_scale": Param("float", 1.0), "ignore_label": Param("float", -1.0),
     "multi_output": Param("bool", False), "use_ignore": Param("bool", False),
@@ -138,7 +155,8 @@ _SOFTMAX_PARAMS = {
 
 register(OpDef("SoftmaxOutput", _softmax_output,
                params=_SOFTMAX_PARAMS, inputs=("data", "label"), is_loss=True,
-               infer_shape=_softmax_output_shape, label_inputs=("label",)),
+               infer_shape=_softmax_output_shape, label_inputs=("label",),
+               specialize=_softmax_output_specialize),
          aliases=["Softmax"])
 
 

@@ -89,6 +89,26 @@ def _conv_forward(p, is_train, data, weight, bias=None):
     return out.movedim(1, -1) if last else out
 
 
+def _conv_specialize(p):
+    """Convolution with its geometry worked out once (channel-first layouts): the torch
+    kernel with constant stride, padding, dilation and groups."""
+    nd = len(p.kernel)
+    if not 1 <= nd <= 3 or p.layout not in (None, _CHANNEL_FIRST[nd]):
+        return None
+    try:
+        stride, pad = _spatial(p, "stride", nd, 1), _spatial(p, "pad", nd, 0)
+        dilate = _spatial(p, "dilate", nd, 1)
+    except MXNetValueError:
+        return None
+    conv, groups, rank = _CONV[nd], p.num_group, nd + 2
+
+    def forward(p, is_train, data, weight, bias=None):
+        if data.dim() != rank:   # the general forward raises MXNet's error
+            return _conv_forward(p, is_train, data, weight, bias)
+        return conv(data, weight, bias, stride, pad, dilate, groups)
+    return forward
+
+
 def _deconv_pad_adj(p, nd, spatial):
     """MXNet's padding and extra size of a Deconvolution: from ``pad`` and ``adj``, or,
     when ``target_shape`` is given, the ones that make the output that size."""
@@ -185,6 +205,7 @@ _CONV_PARAMS = {
 
 register(OpDef(
     "Convolution", _conv_forward, params=_CONV_PARAMS, inputs=_with_bias,
+    specialize=_conv_specialize,
     infer_shape=_conv_shape_rule("Convolution", _conv_out,
                                  lambda p, c: (p.num_filter, c // p.num_group))))
 
@@ -319,6 +340,48 @@ def _pool(p, data):
     return out * float(prod(kernel)) if p.pool_type == "sum" else out
 
 
+# the kernels F.max_pool*d reaches through its return_indices dispatch
+_MAXPOOL_DIRECT = {1: torch.max_pool1d, 2: torch.max_pool2d, 3: torch.max_pool3d}
+
+
+def _pool_specialize(p):
+    """Pooling with its geometry worked out once, for the common case: max, avg or sum
+    over a fixed kernel with the 'valid' convention, channel-first, padding torch's
+    kernels take (at most half the kernel). Other cases keep the general forward."""
+    nd = len(p.kernel)
+    if p.global_pool or p.pooling_convention != "valid" or p.pool_type == "lp" or \
+            not 1 <= nd <= 3 or p.layout not in (None, _CHANNEL_FIRST[nd]):
+        return None
+    try:
+        pad, stride = _spatial(p, "pad", nd, 0), _spatial(p, "stride", nd, 1)
+    except MXNetValueError:
+        return None
+    kernel = tuple(p.kernel)
+    if any(q >= k or 2 * q > k for q, k in zip(pad, kernel)):
+        return None
+    rank, two = nd + 2, len(_pool_outputs(p)) == 2
+    if p.pool_type == "max":
+        pool = _MAXPOOL_DIRECT[nd]
+
+        def forward(p, is_train, data):
+            if data.dim() != rank:   # the general forward raises MXNet's error
+                return _pool_forward(p, is_train, data)
+            out = pool(data, kernel, stride, pad)
+            return (out, out) if two else out
+        return forward
+    avg = _AVGPOOL[nd]
+    include = p.pool_type == "sum" or p.count_include_pad is None or p.count_include_pad
+    area = float(prod(kernel)) if p.pool_type == "sum" else None
+
+    def forward(p, is_train, data):
+        if data.dim() != rank:
+            return _pool_forward(p, is_train, data)
+        out = avg(data, kernel, stride, pad, count_include_pad=include)
+        out = out * area if area is not None else out
+        return (out, out) if two else out
+    return forward
+
+
 def _lp_pool(p, data, kernel, stride, pad, full):
     """(sum of x^p over the window)^(1/p), zero padded. As MXNet's kernels, x^p keeps its
     sign: p=1 is plain sum pooling (no absolute value) and p=3 takes the signed cube
@@ -367,7 +430,7 @@ register(OpDef(
             "count_include_pad": Param("bool_or_none", None),
             "p_value": Param("int_or_none", None), "cudnn_off": Param("bool", False),
             "layout": Param("str", None, _POOL_LAYOUTS)},
-    outputs=_pool_outputs, num_visible=lambda p: 1))
+    outputs=_pool_outputs, num_visible=lambda p: 1, specialize=_pool_specialize))
 
 
 # ------------------------------------------------------------------ Activation
@@ -379,8 +442,17 @@ def _act_forward(p, is_train, data):
     return _ACTS[p.act_type](data)
 
 
+def _act_specialize(p):
+    act = _ACTS[p.act_type]
+
+    def forward(p, is_train, data):
+        return act(data)
+    return forward
+
+
 register(OpDef("Activation", _act_forward, infer_shape=same_shape_rule,
-               params={"act_type": Param("str", choices=set(_ACTS))}))
+               params={"act_type": Param("str", choices=set(_ACTS))},
+               specialize=_act_specialize))
 
 
 # ------------------------------------------------------------------ BatchNorm
