@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from ..base import MXNetNotImplementedError, MXNetValueError, MXNetTypeError, StateError
+from ..base import (MXNetNotImplementedError, MXNetRuntimeError, MXNetValueError,
+                    MXNetTypeError, StateError)
 from .. import metric as _metric
 from .. import ndarray as nd
 from ..ndarray.ndarray import NDArray
@@ -108,6 +109,38 @@ def _gathered(store, output_list, always_output_list):
     if num_outputs == 1 and not always_output_list:
         return merged[0]
     return merged
+
+
+def check_given_params(arg_params, aux_params, arg_names, aux_names, allow_missing,
+                       allow_extra):
+    """Validate the dicts given to ``init_params``/``set_params`` before any array is
+    touched (a failed call changes nothing).
+
+    Raises
+    ------
+    MXNetRuntimeError
+        A name of ``arg_names``/``aux_names`` is missing and allow_missing is False.
+    MXNetValueError
+        A given name is not one of them and allow_extra is False.
+    """
+    for given, names, kind in ((arg_params, arg_names, "arg_params"),
+                               (aux_params, aux_names, "aux_params")):
+        if given is None:
+            continue
+        if not allow_missing:
+            missing = [n for n in names if n not in given]
+            if missing:
+                raise MXNetRuntimeError(
+                    f"{missing[0]} is not presented in {kind} (missing: {missing}); pass "
+                    "allow_missing=True to initialize the missing ones with the initializer")
+        if not allow_extra:
+            extra = [n for n in given if n not in names]
+            if extra:
+                raise MXNetValueError(
+                    f'Find name "{extra[0]}" that is not in the '
+                    f'{"arguments" if kind == "arg_params" else "auxiliary states"} '
+                    f"(extra: {extra}; there are {list(names)}); pass allow_extra=True to "
+                    "ignore them")
 
 
 class BaseModule:

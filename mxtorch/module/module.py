@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from ..base import MXNetValueError, MXNetTypeError, MXNetRuntimeError, ShapeError, StateError
+from ..base import MXNetValueError, MXNetTypeError, ShapeError, StateError
 from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
@@ -21,7 +21,7 @@ from ..model import load_checkpoint, save_checkpoint_files
 from ..util.atomic import atomic_write
 from .. import kvstore as _kv
 from ..executor.accel import make_accelerate
-from .base_module import BaseModule, _check_input_names
+from .base_module import BaseModule, _check_input_names, check_given_params
 from .bound_names import BoundNames
 from .executor_group import DataParallelExecutorGroup
 
@@ -236,24 +236,8 @@ class Module(BoundNames, BaseModule):
                           "init_params call ignored.", stacklevel=2)
             return
         self._require("init_params")
-        # validate everything before touching any array: a failed call changes nothing
-        for given, names, kind in ((arg_params, self._param_names, "arg_params"),
-                                   (aux_params, self._aux_names, "aux_params")):
-            if given is None:
-                continue
-            if not allow_missing:
-                missing = [n for n in names if n not in given]
-                if missing:
-                    raise MXNetRuntimeError(
-                        f"{missing[0]} is not presented in {kind} (missing: {missing}); pass "
-                        "allow_missing=True to initialize the missing ones with the initializer")
-            if not allow_extra:
-                extra = [n for n in given if n not in names]
-                if extra:
-                    raise MXNetValueError(
-                        f'Find name "{extra[0]}" that is not in the '
-                        f'{"arguments" if kind == "arg_params" else "auxiliary states"} '
-                        f"(extra: {extra}); pass allow_extra=True to ignore them")
+        check_given_params(arg_params, aux_params, self._param_names, self._aux_names,
+                           allow_missing, allow_extra)
         attrs = self._symbol.attr_dict()
 
         def _impl(name, arr, cache):

@@ -25,7 +25,7 @@ from ..nn import bigdl_tree as tree
 from ..nn.bigdl_activity import as_tensor
 from ..nn.bigdl_api import plain_mode
 from ..nn.bigdl_init import init_tensor, mxnet_names
-from .base_module import BaseModule
+from .base_module import BaseModule, check_given_params
 from .bound_names import BoundNames
 
 __all__ = ["TorchModule"]
@@ -280,23 +280,11 @@ class TorchModule(BoundNames, BaseModule):
         if arg_params is None and aux_params is None and self._preload is not None:
             arg_params, aux_params = self._preload
         args, auxs = self._arg_aux()
+        check_given_params(arg_params, aux_params, args, auxs, allow_missing, allow_extra)
         for given, mine, what in ((arg_params, args, "arg_params"), (aux_params, auxs,
                                                                      "aux_params")):
             if given is None:
                 continue
-            if not allow_missing:
-                missing = [n for n in mine if n not in given]
-                if missing:
-                    raise MXNetRuntimeError(
-                        f"{missing[0]} is not presented in {what} (missing: {missing}); pass "
-                        "allow_missing=True to initialize the missing ones with the "
-                        "initializer")
-            if not allow_extra:
-                extra = [n for n in given if n not in mine]
-                if extra:
-                    raise MXNetValueError(f'Find name "{extra[0]}" in {what} that the network '
-                                          f"does not have (extra: {extra}; it has "
-                                          f"{list(mine)}); pass allow_extra=True to ignore them")
             for n, v in given.items():
                 if n in mine and tuple(v.shape) != tuple(mine[n].shape):
                     raise MXNetValueError(f"{what}[{n!r}] has shape {tuple(v.shape)}, the "
