@@ -94,12 +94,7 @@ def resnet(units, num_stages, filter_list, num_classes, image_shape, bottle_neck
     mx = library(mx)
     if len(units) != num_stages:
         raise value_error(f"resnet: {len(units)} unit counts for {num_stages} stages")
-    data = mx.sym.Variable(name="data")
-    if dtype == "float32":
-        require_ops(mx, "ResNet v2", "identity")
-        data = mx.sym.identity(data=data, name="id")
-    elif dtype == "float16":
-        data = mx.sym.Cast(data=data, dtype=np.float16)
+    data = _input(mx, dtype, "ResNet v2")
     data = mx.sym.BatchNorm(data=data, fix_gamma=True, eps=2e-5, momentum=bn_mom, name="bn_data")
     height = parse_image_shape(image_shape, "resnet.resnet")[1]
     body = _stem(mx, data, filter_list[0], height, bn_mom, workspace, small_bn=False)
@@ -108,6 +103,17 @@ def resnet(units, num_stages, filter_list, num_classes, image_shape, bottle_neck
     bn1 = mx.sym.BatchNorm(data=body, fix_gamma=False, eps=2e-5, momentum=bn_mom, name="bn1")
     relu1 = mx.sym.Activation(data=bn1, act_type="relu", name="relu1")
     return _head(mx, relu1, num_classes, dtype)
+
+
+def _input(mx, dtype, network):
+    """The ``data`` variable, through ``identity`` (float32) or a float16 Cast."""
+    data = mx.sym.Variable(name="data")
+    if dtype == "float32":
+        require_ops(mx, network, "identity")
+        return mx.sym.identity(data=data, name="id")
+    if dtype == "float16":
+        return mx.sym.Cast(data=data, dtype=np.float16)
+    return data
 
 
 def _stem(mx, data, filters, height, bn_mom, workspace, small_bn):

@@ -6,10 +6,9 @@ as MXNet has them: conv-BN-ReLU units with the ReLU after the addition, a projec
 shortcut ``<name>_conv1sc`` followed by BatchNorm ``<name>_sc``, no ``bn_data`` and no final
 BN-ReLU, and on small images a ``bn0`` after ``conv0`` with no ReLU.
 """
-import numpy as np
 
-from ._common import library, parse_image_shape, require_ops, value_error
-from .resnet import resnet_config, _stem, _stages, _head
+from ._common import library, parse_image_shape, value_error
+from .resnet import resnet_config, _input, _stem, _stages, _head
 
 __all__ = ["get_symbol", "resnet", "residual_unit"]
 
@@ -58,12 +57,7 @@ def resnet(units, num_stages, filter_list, num_classes, image_shape, bottle_neck
     mx = library(mx)
     if len(units) != num_stages:
         raise value_error(f"resnet_v1: {len(units)} unit counts for {num_stages} stages")
-    data = mx.sym.Variable(name="data")
-    if dtype == "float32":
-        require_ops(mx, "ResNet v1", "identity")
-        data = mx.sym.identity(data=data, name="id")
-    elif dtype == "float16":
-        data = mx.sym.Cast(data=data, dtype=np.float16)
+    data = _input(mx, dtype, "ResNet v1")
     height = parse_image_shape(image_shape, "resnet_v1.resnet")[1]
     body = _stem(mx, data, filter_list[0], height, bn_mom, workspace, small_bn=True)
     body = _stages(mx, body, residual_unit, units, num_stages, filter_list, bottle_neck, bn_mom,
