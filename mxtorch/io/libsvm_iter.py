@@ -14,7 +14,7 @@ import torch
 
 from ..base import FormatError, MXNetValueError
 from ..ndarray.ndarray import NDArray
-from ..ndarray.sparse import CSRNDArray, csr_rows, csr_tensor
+from ..ndarray.sparse import CSRNDArray, csr_cat, csr_rows, csr_tensor
 from .data_desc import DataBatch, DataDesc
 from .data_iter import DataIter
 
@@ -181,25 +181,11 @@ class LibSVMIter(DataIter):
             self._start = pad % n
         elif end == n:
             self._start = 0
-        data = _cat_csr([p[0] for p in parts])
+        data = csr_cat([p[0] for p in parts])
         labels = [p[1] for p in parts]
-        label = (_cat_csr(labels) if labels[0].layout is torch.sparse_csr
+        label = (csr_cat(labels) if labels[0].layout is torch.sparse_csr
                  else torch.cat(labels))
         label_nd = CSRNDArray(label) if label.layout is torch.sparse_csr else NDArray(label)
         return DataBatch(data=[CSRNDArray(data)], label=[label_nd], pad=pad, index=None,
                          provide_data=self.provide_data, provide_label=self.provide_label)
 
-
-def _cat_csr(parts):
-    """Row-wise concatenation of csr tensors of one width."""
-    if len(parts) == 1:
-        return parts[0]
-    values = torch.cat([p.values() for p in parts])
-    indices = torch.cat([p.col_indices() for p in parts])
-    ptrs, offset = [torch.zeros(1, dtype=torch.int64)], 0
-    for p in parts:
-        crow = p.crow_indices()
-        ptrs.append(crow[1:] + offset)
-        offset += int(crow[-1])
-    rows = sum(p.shape[0] for p in parts)
-    return csr_tensor(values, indices, torch.cat(ptrs), (rows, parts[0].shape[1]))

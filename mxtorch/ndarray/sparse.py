@@ -121,6 +121,21 @@ def csr_take(t, rows):
                       new_crow, (len(rows), t.shape[1]))
 
 
+def csr_cat(parts):
+    """Row-wise concatenation of csr tensors of one width."""
+    if len(parts) == 1:
+        return parts[0]
+    values = torch.cat([p.values() for p in parts])
+    indices = torch.cat([p.col_indices() for p in parts])
+    ptrs, offset = [torch.zeros(1, dtype=torch.int64)], 0
+    for p in parts:
+        crow = p.crow_indices()
+        ptrs.append(crow[1:] + offset)
+        offset += int(crow[-1])
+    rows = sum(p.shape[0] for p in parts)
+    return csr_tensor(values, indices, torch.cat(ptrs), (rows, parts[0].shape[1]))
+
+
 def map_values(t, fn):
     """``fn`` applied to the stored values (for functions that map 0 to 0)."""
     if t.layout is torch.sparse_csr:

@@ -107,9 +107,9 @@ def test_bad_options_are_refused(kw, error, match):
     args = {"sequence_length": mx.sym.var("len")} if kw.get("use_sequence_length") else {}
     sym = mx.sym.RNN(mx.sym.var("data"), state_size=H, mode="lstm", name="rnn", num_layers=1,
                      **args, **kw)
+    shapes = {"len": (N,)} if args else {}
     with pytest.raises(error, match=match):
-        _run(sym, _inputs(sym)) if not args else sym.simple_bind(
-            mx.cpu(), data=(T, N, I), len=(N,)).forward()
+        sym.simple_bind(mx.cpu(), data=(T, N, I), **shapes).forward()
 
 
 def test_projection_needs_lstm():
