@@ -2,6 +2,7 @@
 raw single-array records used by pickled NDArrays. Layout: reference section 3.1-3.2
 (little-endian; dense and sparse V2 records written, V0/V1/V2/V3 dense and V2 row_sparse /
 csr records read)."""
+import math
 import os
 import struct
 import sys
@@ -285,7 +286,7 @@ def _read_raw(r, what, shape, code):
     if code not in _CODE_TO_TYPES:
         r.fail(f"{what} has unknown dtype code {code} (known: 0-12)")
     raw_dtype, torch_dt = _CODE_TO_TYPES[code]
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)          # Python ints: a corrupt shape cannot wrap around
     nbytes = count * raw_dtype.itemsize
     r.need(nbytes, f"{what} of shape {shape}")
     arr = np.frombuffer(r.buf, dtype=raw_dtype, count=count, offset=r.pos)
@@ -297,11 +298,13 @@ def _read_raw(r, what, shape, code):
 def _read_sparse(r, what, start, stype):
     """The rest of a row_sparse / csr V2 record (layout in :func:`_sparse_record_parts`),
     checked against the logical shape before the tensor is built."""
-    from .sparse import CSRNDArray, RowSparseNDArray, csr_tensor, rsp_tensor
+    from .sparse import CSRNDArray, RowSparseNDArray, csr_problem, csr_tensor, rsp_tensor
     storage_shape = r.shape(f"{what} storage shape")
     shape = r.shape(what)
     if storage_shape is None or shape is None:
         r.fail(f"{what} at byte {start} is a sparse record without a shape")
+    if math.prod(max(d, 1) for d in shape) > 2 ** 62:
+        r.fail(f"{what} at byte {start} has an impossible shape {shape}")
     dev_type, dev_id, code = r.unpack("<iii", f"{what} context and dtype")
     if dev_type not in _KNOWN_DEV_TYPES:
         r.fail(f"{what} at byte {start} has unknown device type {dev_type}")
@@ -318,12 +321,10 @@ def _read_sparse(r, what, start, stype):
            for k, (c, s) in enumerate(aux_meta)]
     if stype == STYPE_CSR:
         indptr, indices = aux
-        if (len(shape) != 2 or len(indptr) != shape[0] + 1 or len(storage_shape) != 1
-                or len(indices) != storage_shape[0] or
-                (len(indptr) and int(indptr[-1]) != len(indices)) or
-                (len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= shape[1]))):
-            r.fail(f"{what} at byte {start} is an inconsistent csr record (shape {shape}, "
-                   f"{len(indices)} values, {len(indptr)} row pointers)")
+        problem = (csr_problem(values, indices, indptr, shape) if len(storage_shape) == 1
+                   else f"values of shape {storage_shape} (must be 1-D)")
+        if problem:
+            r.fail(f"{what} at byte {start} is an inconsistent csr record: {problem}")
         t, cls = csr_tensor(values, indices, indptr, shape), CSRNDArray
     else:
         (rows,) = aux

@@ -62,6 +62,22 @@ def csr_tensor(values, indices, indptr, shape):
                                    size=tuple(shape), check_invariants=False)
 
 
+def csr_problem(values, indices, indptr, shape):
+    """Why three arrays do not make a valid csr array of ``shape`` (None when they do).
+    torch builds csr tensors without checking them (a bad one crashes the process later),
+    so every csr array made from outside data is checked here first."""
+    if len(shape) != 2 or len(indptr) != shape[0] + 1 or len(values) != len(indices):
+        return (f"{len(values)} values, {len(indices)} column indices and {len(indptr)} row "
+                f"pointers do not fit shape {tuple(shape)} (needs shape[0] + 1 row pointers "
+                "and one index per value)")
+    if len(indptr) and (int(indptr[0]) != 0 or int(indptr[-1]) != len(values) or
+                        bool((indptr[1:] < indptr[:-1]).any())):
+        return "row pointers must start at 0, never decrease and end at the number of values"
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= shape[1]):
+        return f"column indices must be in [0, {shape[1]})"
+    return None
+
+
 def rsp_tensor(values, rows, shape):
     """A row_sparse (coalesced coo, one sparse dim) tensor from its rows and their ids."""
     rows = rows.to(torch.int64).reshape(1, -1)
@@ -472,12 +488,9 @@ def csr_matrix(arg1, shape=None, ctx=None, dtype=None):
         ptr = _tensor(indptr, torch.int64, device).reshape(-1)
         if shape is None:
             shape = (len(ptr) - 1, int(ind.max()) + 1 if len(ind) else 0)
-        if len(ptr) != shape[0] + 1 or len(v) != len(ind) or (len(ptr) and int(ptr[-1]) != len(v)):
-            raise MXNetValueError(f"csr_matrix: inconsistent arrays for shape {tuple(shape)}: "
-                                  f"{len(v)} values, {len(ind)} indices, {len(ptr)} indptr "
-                                  f"entries (needs shape[0] + 1 and indptr[-1] == nnz)")
-        if len(ind) and (int(ind.min()) < 0 or int(ind.max()) >= shape[1]):
-            raise MXNetValueError(f"csr_matrix: column indices must be in [0, {shape[1]})")
+        problem = csr_problem(v, ind, ptr, shape)
+        if problem:
+            raise MXNetValueError(f"csr_matrix: inconsistent arrays: {problem}")
         return CSRNDArray(csr_tensor(v, ind, ptr, shape), ctx)
     if isinstance(arg1, CSRNDArray):
         t = arg1._data.to(device=device, dtype=torch_dtype(dtype) if dtype else None, copy=True)

@@ -242,3 +242,17 @@ def test_gpu_arrays_save_with_gpu_context_and_load_back_on_it(tmp_path):
     back = mx.nd.load(str(tmp_path / "g.params"))["w"]
     assert back.context == mx.gpu(0) and back.torch.is_cuda
     np.testing.assert_array_equal(back.asnumpy(), np.arange(6).reshape(2, 3))
+
+
+def test_corrupt_csr_row_pointers_are_refused_not_built():
+    """torch builds csr tensors unchecked (a bad one crashed the process when used), so the
+    reader checks that row pointers start at 0, never decrease and end at nnz."""
+    csr = mx.nd.array([[1, 0, 2], [0, 0, 0], [0, 3, 0]]).tostype("csr")
+    good = serialize.dumps([csr])
+    ptrs = struct.pack("<4q", 0, 2, 2, 3)
+    assert good.count(ptrs) == 1
+    for bad_ptrs in ((0, 3, 2, 3), (1, 2, 2, 3)):
+        with pytest.raises(FormatError, match="row pointers"):
+            serialize.loads(good.replace(ptrs, struct.pack("<4q", *bad_ptrs)))
+    with pytest.raises(MXNetValueError, match="row pointers"):
+        mx.nd.sparse.csr_matrix(([1.0, 2.0, 3.0], [0, 2, 1], [0, 3, 2, 3]), shape=(3, 3))
