@@ -266,7 +266,7 @@ class Accelerate:
             raw = compile_graph(executor._symbol, graph.grad_args, devices=graph.devices,
                                 shapes=executor._bind_shapes, device=device,
                                 loss_input=graph.loss_input, sparse=graph.sparse,
-                                leaves_given=True)
+                                leaves_given=True, fuse=True)
             raw_train, raw_infer = raw.train, raw.infer
         else:
             raw_train, raw_infer = graph.train, graph.infer

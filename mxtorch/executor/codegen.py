@@ -6,8 +6,10 @@ parameters as a constant, to the op's forward specialized for them where it has 
 (``OpDef.specialize``: geometry worked out at bind); nothing is looked up per node when
 a step runs.
 """
-import linecache
 import itertools
+import linecache
+
+from . import fusion
 
 __all__ = ["compile_graph", "CompiledGraph"]
 
@@ -49,8 +51,21 @@ def needs_shapes(symbol):
     return any(n.op.bind_params is not None for n in symbol._topo() if n.op is not None)
 
 
+def _emit_lstm(chain, c, names, env, lines):
+    """The call of one fused LSTM chain (fusion.py), numbered ``c``: its steps' ``h'`` and
+    last ``c'``."""
+    env[f"L{c}"] = fusion.lstm_steps
+    xs = "".join(f"{names[(id(n), k)]}, " for n, k in chain.xs)
+    rest = ", ".join(names[(id(n), k)] for n, k in [chain.h0, chain.c0, *chain.params])
+    outs = [f"l{c}_{t}" for t in range(len(chain.outs))] + [f"l{c}_c"]
+    for mode in (True, False):
+        lines[mode].append(f"    {', '.join(outs)} = L{c}({mode}, ({xs}), {rest})")
+    for node, var in zip(chain.outs + [chain.state], outs):
+        names[(id(node), 0)] = var
+
+
 def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None, device=None,
-                  loss_input=None, sparse=False, leaves_given=False):
+                  loss_input=None, sparse=False, leaves_given=False, fuse=False):
     """Generate the forward functions of ``symbol``.
 
     Parameters
@@ -82,30 +97,47 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
     sparse : bool
         Some inputs are sparse (csr): every op is called through
         :func:`mxtorch.symbol.ops.sparse.sparse_aware` (sparse forms or dense fallback).
+    fuse : bool
+        Run unrolled LSTM cells as one fused call per chain (fusion.py); not with
+        ``monitor``, ``sparse`` or ``devices``, which need every node.
     """
     if sparse:
         from ..symbol.ops.sparse import sparse_aware
     nodes = symbol._topo()
     aux_ids = symbol._aux_ids()
     grad_args = tuple(grad_args)
-    names, env = {}, {}
-    arg_pos = aux_pos = 0
+    names, env, index, arg_of = {}, {}, {}, {}
     lines = {True: [], False: []}
-    for i, n in enumerate(nodes):
+    aux_pos = 0
+    for i, n in enumerate(nodes):   # arguments and aux states in list_arguments order
+        index[id(n)] = i
         if n.op is None:
             if id(n) in aux_ids:
                 names[(id(n), 0)] = f"X[{aux_pos}]"
                 aux_pos += 1
-                continue
-            var = f"a{arg_pos}"
-            lines[False].append(f"    {var} = A[{arg_pos}]")
-            if arg_pos in grad_args and not leaves_given:
-                lines[True].append(f"    {var} = A[{arg_pos}].detach().requires_grad_()")
             else:
-                lines[True].append(f"    {var} = A[{arg_pos}]")
-            names[(id(n), 0)] = var
-            arg_pos += 1
+                arg_of[id(n)] = len(arg_of)
+                names[(id(n), 0)] = f"a{arg_of[id(n)]}"
+    order = nodes
+    if fuse and not (monitor or sparse or devices is not None):
+        chains = fusion.find_lstm_chains(nodes, symbol._outputs)
+        order = (fusion.schedule(nodes, symbol._outputs, chains) if chains else None) or nodes
+    for n in order:
+        if isinstance(n, fusion.LSTMChain):
+            _emit_lstm(n, index[id(n.state)], names, env, lines)
             continue
+        if n.op is None:
+            if id(n) in aux_ids:
+                continue
+            pos = arg_of[id(n)]
+            var = f"a{pos}"
+            lines[False].append(f"    {var} = A[{pos}]")
+            if pos in grad_args and not leaves_given:
+                lines[True].append(f"    {var} = A[{pos}].detach().requires_grad_()")
+            else:
+                lines[True].append(f"    {var} = A[{pos}]")
+            continue
+        i = index[id(n)]
         env[f"F{i}"] = sparse_aware(n.op) if sparse else n.op.node_forward(n.params)
         env[f"P{i}"] = n.params
         bind_params = n.op.bind_params

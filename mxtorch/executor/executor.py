@@ -162,7 +162,7 @@ class Executor:
                 or _graph.loss_input is not loss_input or _graph.sparse != sparse_in:
             _graph = compile_graph(symbol, grad_pos, devices=devices, shapes=self._bind_shapes,
                                    device=self._ctx.torch_device, loss_input=loss_input,
-                                   sparse=sparse_in)
+                                   sparse=sparse_in, fuse=True)
         self._graph = _graph
         self._accel = accel
         self._grad_pos = grad_pos
