@@ -116,12 +116,12 @@ def _parse_shape_attr(s):
 
 class Symbol:
     """A symbolic graph with one or more outputs."""
-    __slots__ = ("_outputs", "_order")
+    __slots__ = ("_outputs", "_order", "_aux")
     __array_priority__ = 1000.0
 
     def __init__(self, outputs):
         self._outputs = list(outputs)
-        self._order = None
+        self._order = self._aux = None
 
     # ------------------------------------------------------------------ structure
     def _topo(self):
@@ -176,7 +176,7 @@ class Symbol:
 
     def __setstate__(self, state):
         self._outputs = load_json(state["json"])._outputs
-        self._order = None
+        self._order = self._aux = None
 
     def list_arguments(self):
         """Names of the non-auxiliary input variables, in graph (DFS) order."""
@@ -197,11 +197,11 @@ class Symbol:
         return [node.output_name(i) for node, i in self._outputs]
 
     def _aux_ids(self):
-        aux = set()
-        for n in self._topo():
-            for pos in n.aux_positions():
-                aux.add(id(n.inputs[pos][0]))
-        return aux
+        """Ids of the variables that are auxiliary states (computed once, as the order)."""
+        if self._aux is None:
+            self._aux = {id(n.inputs[pos][0]) for n in self._topo()
+                         for pos in n.aux_positions()}
+        return self._aux
 
     def get_internals(self):
         """A group of every visible output of every node in the graph."""
