@@ -100,3 +100,27 @@ def test_allreduce_overhead_runs():
     lines = re.findall(r"rank (\d): step \d+ ms, in all-reduce \d+ ms \([\d.]+%\), push "
                        r"42\.\d MB", proc.stdout)
     assert sorted(lines) == ["0", "1"], proc.stdout
+
+
+def test_peak_runs_on_cpu():
+    """bench/peak.py (the GPU fastest-variant comparison) runs its CPU path end to end:
+    four variants per model and both ratio lines (no timing is asserted)."""
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "bench", "peak.py"), "--device",
+                           "cpu", "--models", "mlp", "--steps", "2", "--rounds", "1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for variant in ("torch default", "mxtorch default", "torch fastest", "mxtorch fastest"):
+        assert f"mlp       {variant}" in proc.stdout, proc.stdout
+    assert proc.stdout.count("mxtorch/torch speed") == 2, proc.stdout
+
+
+def test_nccl_check_script_passes_over_gloo():
+    """tools/nccl_check.py (run on GPUs by tools/gpu_check.sh) with ``--cpu``: the same
+    checks on 2 workers over gloo."""
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", os.path.join(REPO, "tools", "nccl_check.py"),
+                           "--cpu"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stdout.count("gloo check passed") == 2, proc.stdout
+    assert "FAIL" not in proc.stdout
