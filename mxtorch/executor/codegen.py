@@ -51,16 +51,16 @@ def needs_shapes(symbol):
     return any(n.op.bind_params is not None for n in symbol._topo() if n.op is not None)
 
 
-def _emit_lstm(chain, c, names, env, lines):
-    """The call of one fused LSTM chain (fusion.py), numbered ``c``: its steps' ``h'`` and
-    last ``c'``."""
-    env[f"L{c}"] = fusion.lstm_steps
+def _emit_chain(chain, c, names, env, lines):
+    """The call of one fused LSTM or GRU chain (fusion.py), numbered ``c``: its steps' ``h'``
+    (and an LSTM's last ``c'``)."""
+    env[f"L{c}"] = fusion.lstm_steps if chain.kind == "lstm" else fusion.gru_steps
     xs = "".join(f"{names[(id(n), k)]}, " for n, k in chain.xs)
-    rest = ", ".join(names[(id(n), k)] for n, k in [chain.h0, chain.c0, *chain.params])
-    outs = [f"l{c}_{t}" for t in range(len(chain.outs))] + [f"l{c}_c"]
+    rest = ", ".join(names[(id(n), k)] for n, k in [*chain.begin, *chain.params])
+    outs = [f"l{c}_{t}" for t in range(len(chain.outs))]
     for mode in (True, False):
         lines[mode].append(f"    {', '.join(outs)} = L{c}({mode}, ({xs}), {rest})")
-    for node, var in zip(chain.outs + [chain.state], outs):
+    for node, var in zip(chain.outs, outs):
         names[(id(node), 0)] = var
 
 
@@ -98,7 +98,7 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
         Some inputs are sparse (csr): every op is called through
         :func:`mxtorch.symbol.ops.sparse.sparse_aware` (sparse forms or dense fallback).
     fuse : bool
-        Run unrolled LSTM cells as one fused call per chain (fusion.py); not with
+        Run unrolled LSTM and GRU cells as one fused call per chain (fusion.py); not with
         ``monitor``, ``sparse`` or ``devices``, which need every node.
     """
     if sparse:
@@ -120,11 +120,11 @@ def compile_graph(symbol, grad_args=(), monitor=False, devices=None, shapes=None
                 names[(id(n), 0)] = f"a{arg_of[id(n)]}"
     order = nodes
     if fuse and not (monitor or sparse or devices is not None):
-        chains = fusion.find_lstm_chains(nodes, symbol._outputs)
+        chains = fusion.find_chains(nodes, symbol._outputs)
         order = (fusion.schedule(nodes, symbol._outputs, chains) if chains else None) or nodes
     for n in order:
-        if isinstance(n, fusion.LSTMChain):
-            _emit_lstm(n, index[id(n.state)], names, env, lines)
+        if isinstance(n, fusion.Chain):
+            _emit_chain(n, index[id(n.outs[-1])], names, env, lines)
             continue
         if n.op is None:
             if id(n) in aux_ids:
