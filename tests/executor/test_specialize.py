@@ -1,7 +1,8 @@
 """Ops specialized at bind (``OpDef.specialize``): the specialized forward gives the same
-outputs and gradients as the op's general forward, bit for bit, the cases it does not
-cover keep the general forward, and bad parameters raise the same errors as before, at
-the same call."""
+outputs and gradients as the op's general forward, bit for bit (BatchNorm, on torch's
+fused kernel: to float rounding, moving statistics included), the cases it does not cover
+keep the general forward, and bad parameters raise the same errors as before, at the same
+call."""
 import numpy as np
 import pytest
 import torch
@@ -172,3 +173,84 @@ def test_compiled_graph_calls_the_specialized_forward():
     out = ex.forward(data=x)[0].asnumpy()
     np.testing.assert_array_equal(out, np.maximum(x, 0).reshape(1, 1, 2, 2, 2, 2)
                                   .max(axis=(3, 5)))
+
+
+# ------------------------------------------------------------------ BatchNorm
+def _bn_run(fwd, p, is_train, x, gamma, beta, mean, var, backward=True):
+    """Outputs, input gradients and moving statistics after ``fwd`` (and a backward of a
+    fixed head gradient when training)."""
+    ins = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    aux = [torch.tensor(mean), torch.tensor(var)]
+    outs = fwd(p, is_train, *ins, *aux)
+    grads = []
+    if backward:
+        outs[0].backward(torch.tensor(RNG_BN.uniform(-1, 1, outs[0].shape).astype(x.dtype)))
+        grads = [t.grad if t.grad is not None else torch.zeros_like(t) for t in ins]
+    return [o.detach() for o in outs], grads, aux
+
+
+RNG_BN = np.random.RandomState(11)
+
+
+@pytest.mark.parametrize("kw", [{}, {"fix_gamma": False}, {"use_global_stats": True},
+                                {"fix_gamma": False, "momentum": 0.5, "eps": 1e-5}])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 5), (2, 3, 4)])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_matches_general_forward(kw, shape, train):
+    """torch's fused batch norm: the same outputs (the third is the inverse std), gradients
+    and moving statistics (biased variance, updated in backward) as the general forward."""
+    op, p = _node(mx.sym.BatchNorm(mx.sym.Variable("data"), **kw))
+    fast = op.specialize(p)
+    assert fast is not None
+    c = shape[1]
+    x = (RNG.randn(*shape) * 2 + 1).astype("f")
+    args = (x, RNG.uniform(0.5, 1.5, c).astype("f"), RNG.randn(c).astype("f"),
+            RNG.randn(c).astype("f"), RNG.uniform(0.5, 2, c).astype("f"))
+    state = RNG_BN.get_state()
+    got = _bn_run(fast, p, train, *args)
+    RNG_BN.set_state(state)
+    want = _bn_run(op.forward, p, train, *args)
+    for a, b in zip(sum(got, []), sum(want, [])):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-5, atol=2e-5)
+    if train and not kw.get("use_global_stats"):   # the statistics did move
+        assert not np.allclose(got[2][0].numpy(), args[3])
+
+
+def test_batchnorm_forward_alone_leaves_moving_stats():
+    """MXNet updates the moving statistics in backward: a training forward alone keeps them."""
+    op, p = _node(mx.sym.BatchNorm(mx.sym.Variable("data")))
+    x = RNG.randn(4, 3).astype("f")
+    mean, var = np.zeros(3, "f"), np.ones(3, "f")
+    _, _, aux = _bn_run(op.specialize(p), p, True, x, np.ones(3, "f"), np.zeros(3, "f"), mean,
+                        var, backward=False)
+    np.testing.assert_array_equal(aux[0].numpy(), mean)
+    np.testing.assert_array_equal(aux[1].numpy(), var)
+
+
+def test_batchnorm_single_value_per_channel_and_other_axes_keep_the_general_forward():
+    op, p = _node(mx.sym.BatchNorm(mx.sym.Variable("data"), axis=-1))
+    assert op.specialize(p) is None
+    op, p = _node(mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False))
+    args = (RNG.randn(1, 3).astype("f"), np.ones(3, "f"), np.zeros(3, "f"), np.zeros(3, "f"),
+            np.ones(3, "f"))
+    state = RNG_BN.get_state()
+    got = _bn_run(op.specialize(p), p, True, *args)     # batch 1: MXNet's variance is 0
+    RNG_BN.set_state(state)
+    want = _bn_run(op.forward, p, True, *args)
+    for a, b in zip(sum(got, []), sum(want, [])):
+        assert torch.equal(a, b)
+
+
+def test_batchnorm_low_precision_data_with_float32_parameters():
+    """bfloat16 data with float32 gamma/beta/statistics (as under autocast): torch's kernel
+    takes them mixed; the output stays bfloat16 and agrees with the float32 computation to
+    bfloat16 precision."""
+    op, p = _node(mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False))
+    x = RNG.randn(8, 3, 4, 4).astype("f")
+    params = [torch.tensor(a) for a in (RNG.uniform(0.5, 1.5, 3).astype("f"),
+                                        RNG.randn(3).astype("f"), np.zeros(3, "f"),
+                                        np.ones(3, "f"))]
+    out = op.specialize(p)(p, True, torch.tensor(x).bfloat16(), *params)[0]
+    ref = op.forward(p, True, torch.tensor(x), *[t.clone() for t in params])[0]
+    assert out.dtype == torch.bfloat16
+    np.testing.assert_allclose(out.float().numpy(), ref.numpy(), rtol=0.05, atol=0.05)

@@ -502,6 +502,45 @@ def _bn_forward(p, is_train, data, gamma, beta, moving_mean, moving_var):
     return out, mean.detach(), inv.detach()
 
 
+_LOW = (torch.float16, torch.bfloat16)
+
+
+def _bn_specialize(p):
+    """BatchNorm over axis 1 by torch's fused kernel: one pass for the batch statistics,
+    a fused backward, and only the mean and inverse std saved for it (the general forward
+    keeps every elementwise intermediate). torch's kernel leaves the unbiased variance in
+    the buffer it is given; MXNet's statistics use the biased one, so it is rescaled.
+    Outputs and moving statistics equal the general forward's to float rounding. Other
+    axes, one value per channel, and dtypes torch's kernel does not mix (it takes float16
+    or bfloat16 data with float32 parameters) keep the general forward."""
+    if p.axis != 1:
+        return None
+    eps, momentum, fix_gamma = p.eps, p.momentum, p.fix_gamma
+    batch_stats, cudnn_off = not p.use_global_stats, p.cudnn_off
+
+    def forward(p, is_train, data, gamma, beta, moving_mean, moving_var):
+        n = data.numel() // max(data.shape[1], 1) if data.dim() > 1 else 0
+        if n < 2 or not (data.dtype == gamma.dtype or (data.dtype in _LOW
+                                                       and gamma.dtype == torch.float32)):
+            return _bn_forward(p, is_train, data, gamma, beta, moving_mean, moving_var)
+        if fix_gamma:   # as the general forward: 1 written into gamma, no gradient
+            with torch.no_grad():
+                gamma.fill_(1.0)
+            gamma = gamma.detach()
+        cudnn = torch.backends.cudnn.enabled and not cudnn_off
+        if not (is_train and batch_stats):
+            out = torch.batch_norm(data, gamma, beta, moving_mean, moving_var, False, 0.0, eps,
+                                   cudnn)
+            return out, moving_mean.detach(), torch.rsqrt(moving_var + eps)
+        mean, var = torch.zeros_like(moving_mean), torch.zeros_like(moving_var)
+        out = torch.batch_norm(data, gamma, beta, mean, var, True, 1.0, eps, cudnn)
+        var = var * ((n - 1) / n)    # not in place: the backward reads the buffer
+        if out.requires_grad:
+            out = _UpdateMovingStats.apply(out, mean, var, moving_mean, moving_var, momentum)
+        return out, mean, torch.rsqrt(var + eps)
+    return forward
+
+
 def _bn_shape(p, ins, outs):
     data = ins[0]
     if data is not None and len(data) > p.axis % max(len(data), 1) and data[p.axis] > 0:
@@ -520,7 +559,7 @@ register(OpDef(
             "max_calib_range": Param("float_or_none", None)},
     inputs=("data", "gamma", "beta"), aux=("moving_mean", "moving_var"),
     outputs=("output", "mean", "var"), num_visible=lambda p: 3 if p.output_mean_var else 1,
-    infer_shape=_bn_shape,
+    infer_shape=_bn_shape, specialize=_bn_specialize,
     input_attrs={"moving_mean": {"__init__": '["zero", {}]'},
                  "moving_var": {"__init__": '["one", {}]'}}))
 
