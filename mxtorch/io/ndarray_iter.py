@@ -20,9 +20,20 @@ __all__ = ["NDArrayIter"]
 _HANDLES = ("pad", "discard", "roll_over")
 
 
+def _pinned(t):
+    """``t`` in page-locked memory when a GPU is present and ``t`` is a dense CPU tensor
+    (batches then reach the GPU by asynchronous copies, as a DataLoader's with
+    ``pin_memory=True``); else ``t``."""
+    if t.device.type == "cpu" and t.layout is torch.strided and torch.cuda.is_available() \
+            and not t.is_pinned():
+        return t.pin_memory()
+    return t
+
+
 def _to_ndarray(value, key):
     """An NDArray for one input: NDArrays are kept (no copy), tensors wrapped, anything
-    else copied to float32 on the current context (as MXNet's ``nd.array`` does)."""
+    else copied to float32 on the current context (as MXNet's ``nd.array`` does; on the
+    CPU of a machine with a GPU, into page-locked memory)."""
     if isinstance(value, NDArray):
         out = value
     elif isinstance(value, torch.Tensor):
@@ -35,6 +46,7 @@ def _to_ndarray(value, key):
         except (TypeError, ValueError) as e:
             raise MXNetTypeError(f"NDArrayIter: invalid type {type(value).__name__} for {key!r}; "
                                  "expected an NDArray, numpy.ndarray or torch.Tensor") from e
+        out._data = _pinned(out._data)
     if out.ndim == 0:
         raise MXNetValueError(f"NDArrayIter: input {key!r} is a scalar; it needs a batch axis")
     return out
@@ -76,7 +88,8 @@ class NDArrayIter(DataIter):
     data : array, list of arrays or dict of str to array
         One array is named ``data_name``; a list of n > 1 arrays is named
         ``'_%d_%s' % (i, data_name)``; a dict keeps its names. Inputs are sorted by
-        name. numpy inputs are copied to float32 NDArrays; NDArrays are used as they are.
+        name. numpy inputs are copied to float32 NDArrays (in page-locked memory where a
+        GPU is present, for asynchronous copies to it); NDArrays are used as they are.
     label : same as data, optional
         None or ``[]`` gives batches with ``label == []``.
     batch_size : int, default 1
@@ -345,5 +358,13 @@ class NDArrayIter(DataIter):
             if arr.stype == "csr":
                 out.append((k, CSRNDArray(csr_take(arr._data, index), arr._ctx)))
                 continue
-            out.append((k, NDArray(arr._data.index_select(self._axis, index), arr._ctx)))
+            t = arr._data
+            if t.is_pinned():   # stays page-locked (torch caches the pinned blocks)
+                shape = list(t.shape)
+                shape[self._axis] = len(rows)
+                picked = torch.index_select(t, self._axis, index, out=torch.empty(
+                    shape, dtype=t.dtype, pin_memory=True))
+            else:
+                picked = t.index_select(self._axis, index)
+            out.append((k, NDArray(picked, arr._ctx)))
         return out

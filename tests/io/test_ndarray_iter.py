@@ -261,3 +261,31 @@ def test_batches_stay_on_the_arrays_device(ctx):
             rows += b.data[0].asnumpy()[:, 0].tolist()
         assert sorted(rows[:5]) == [0, 2, 4, 6, 8]  # one epoch holds every row once
         it.reset()
+
+
+def test_numpy_inputs_are_page_locked_where_a_gpu_is(monkeypatch):
+    """numpy inputs (copied anyway) go to page-locked memory on a machine with a GPU, so
+    batches reach it by asynchronous copies; NDArrays given are kept as they are."""
+    from mxtorch.io import ndarray_iter
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.Tensor, "pin_memory",
+                        lambda self: calls.append(tuple(self.shape)) or self.clone())
+    given = mx.nd.ones((4, 2))
+    it = ndarray_iter.NDArrayIter({"a": np.ones((4, 3)), "b": given}, np.zeros(4),
+                                  batch_size=2)
+    assert sorted(calls) == [(4,), (4, 3)]
+    assert dict(it.data)["b"] is given
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="page-locked memory needs CUDA")
+def test_batches_stay_page_locked_after_shuffles_on_gpu_machines():
+    it = mx.io.NDArrayIter(np.arange(40, dtype="f").reshape(10, 4), np.arange(10), 5,
+                           shuffle=True)
+    for _ in range(2):
+        it.reset()
+        rows = []
+        for batch in it:
+            assert batch.data[0]._data.is_pinned() and batch.label[0]._data.is_pinned()
+            rows.extend(batch.label[0].asnumpy().tolist())
+        assert sorted(rows) == list(range(10))
