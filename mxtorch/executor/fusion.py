@@ -1,14 +1,14 @@
-"""Unrolled LSTM and GRU cells run as one ``torch.lstm``/``torch.gru`` call per chain of steps.
+"""Unrolled LSTM and GRU cells run as one ``torch.lstm``/``torch.gru`` call per chain.
 
-An LSTM or GRU unrolled step by step (``mx.rnn.LSTMCell.unroll``/``GRUCell.unroll``, Gluon's
-cells exported to JSON, or any graph with the same nodes) costs 13 (LSTM) or 15 (GRU) ops per
-step, each a small kernel with its own autograd node. ``find_chains`` finds every run of such
-steps that share their four parameters and hands codegen one call to torch's fused LSTM or
-GRU (cuDNN on GPU; on CPU oneDNN for the LSTM, torch's own loop over the steps for the GRU)
-for the whole run. The Symbol is untouched (names,
-arguments, JSON, ``get_internals``); only the generated code differs, and its results equal
-the step by step ones to float rounding. A step is fused only when none of its intermediate
-values is used outside it (an output of the graph, a monitor, another node), and a chain only
+An LSTM or GRU unrolled step by step (``mx.rnn.LSTMCell.unroll``/``GRUCell.unroll``,
+Gluon's cells exported to JSON, or any graph with the same nodes) costs 13 (LSTM) or 15
+(GRU) ops per step, each a small kernel with its own autograd node. ``find_chains`` finds
+every run of such steps that share their four parameters and hands codegen one call to
+torch's fused LSTM or GRU for the whole run (cuDNN on GPU; on CPU oneDNN for the LSTM,
+torch's own loop over the steps for the GRU). The Symbol is untouched (names, arguments,
+JSON, ``get_internals``); only the generated code differs, and its results equal the step
+by step ones to float rounding. A step is fused only when none of its intermediate values
+is used outside it (an output of the graph, a monitor, another node), and a chain only
 when none of its inputs depends on it; anything else runs node by node as before.
 
 MXNet's steps (rnn_cell.py; gates in cuDNN's order, which is torch's):
