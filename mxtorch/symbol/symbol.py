@@ -297,7 +297,13 @@ class Symbol:
             for i, n, keys in ops:
                 ins = [types_.get(k) for k in keys]
                 if n.op.infer_type is not None:
-                    ins, outs = n.op.infer_type(n.params, ins)
+                    try:
+                        ins, outs = n.op.infer_type(n.params, ins)
+                    except (TypeError, ValueError) as e:
+                        given = [None if t is None else str(np.dtype(t)) for t in ins]
+                        raise MXNetTypeError(f"type inference failed at node {n.name!r} "
+                                             f"({n.op.name}) with input types {given}: {e}"
+                                             ) from e
                 else:
                     first = next((t for t in ins if t is not None), None)
                     ins = [t if t is not None else first for t in ins]

@@ -110,3 +110,33 @@ def test_load_json_unknown_op_names_it():
            "arg_nodes": [0], "heads": [[1, 0, 0]]}
     with pytest.raises(KeyError, match="NoSuchOp"):
         mx.sym.load_json(json.dumps(doc))
+
+
+# MXNet 1.9.1's answers (checked with the oracle, .mxnet-ref): elementwise, broadcast and
+# concatenating ops refuse operands of different dtypes (ElemwiseType: "Incompatible attr
+# in node _plus0 at 1-th input: expected float64, got float32"); where's output takes x's
+# dtype whatever the condition's.
+@pytest.mark.parametrize("make, types", [
+    (lambda a, b: a + b, ("float32", "float64")),
+    (lambda a, b: a * b, ("float32", "int32")),
+    (lambda a, b: mx.sym.broadcast_add(a, b), ("float32", "float64")),
+    (lambda a, b: mx.sym.concat(a, b), ("float32", "float64")),
+    (lambda a, b: mx.sym.stack(a, b), ("float16", "float32")),
+    (lambda a, b: mx.sym.add_n(a, b), ("float32", "float64")),
+])
+def test_mixed_dtypes_in_elementwise_ops_are_refused(make, types):
+    a, b = mx.sym.var("a"), mx.sym.var("b")
+    sym = make(a, b)
+    with pytest.raises(mx.base.MXNetTypeError, match=r"different dtypes .*mx\.sym\.Cast"):
+        sym.infer_type(a=types[0], b=types[1])
+    with pytest.raises(mx.base.MXNetTypeError, match="type inference failed at node"):
+        sym.simple_bind(mx.cpu(), a=(2, 3), b=(2, 3), type_dict=dict(zip("ab", types)))
+    arg, out, _ = sym.infer_type(a=types[0])       # one known: the other takes it
+    assert [t.__name__ for t in arg + out] == [types[0]] * 3
+
+
+def test_where_output_takes_the_dtype_of_its_values():
+    cond, x, y = mx.sym.var("c"), mx.sym.var("x"), mx.sym.var("y")
+    arg, out, _ = mx.sym.where(cond, x, y).infer_type(c="int32", x="float32")
+    assert [t.__name__ for t in arg] == ["int32", "float32", "float32"]
+    assert out[0].__name__ == "float32"

@@ -1,5 +1,7 @@
-"""Small helpers shared by the op families (shape arithmetic)."""
+"""Small helpers shared by the op families (shape and type rules)."""
 import math
+
+import numpy as np
 
 
 def prod(shape):
@@ -38,3 +40,14 @@ def same_shape_rule(p, ins, outs):
         merged.append(nz.pop() if nz else 0)
     merged = tuple(merged)
     return [merged] * len(ins), [merged] * len(outs)
+
+
+def same_type_rule(p, in_types):
+    """One dtype for every input and the output, as MXNet's ``ElemwiseType``: the known
+    input types must agree (MXNet refuses ``float32 + float64``); unknown ones take it."""
+    found = {np.dtype(t) for t in in_types if t is not None}
+    if len(found) > 1:
+        raise TypeError(f"the operands have different dtypes {sorted(map(str, found))}; "
+                        "cast them to one dtype first (mx.sym.Cast)")
+    t = found.pop() if found else None
+    return [t] * len(in_types), [t]

@@ -18,7 +18,7 @@ import torch
 
 from ...base import MXNetValueError, ShapeError, torch_dtype
 from ..registry import OpDef, Param, register
-from ._util import known, same_shape_rule
+from ._util import known, same_shape_rule, same_type_rule
 
 
 def _partial(shape):
@@ -178,7 +178,7 @@ def _stack_shape(p, ins, outs):
 
 register(OpDef("stack", lambda p, is_train, *args: torch.stack(args, dim=p.axis),
                params={"axis": Param("int", 0), "num_args": Param("int")},
-               variadic="num_args", infer_shape=_stack_shape))
+               variadic="num_args", infer_shape=_stack_shape, infer_type=same_type_rule))
 
 
 def _tile_forward(p, is_train, data):
@@ -243,7 +243,14 @@ def _where_shape(p, ins, outs):
     return [cond, x, y], outs
 
 
-register(OpDef("where", _where_forward, inputs=("condition", "x", "y"), infer_shape=_where_shape))
+def _where_type(p, in_types):
+    """x and y share the output's dtype; the condition may have any (as MXNet)."""
+    (x, y), out = same_type_rule(p, in_types[1:])
+    return [in_types[0], x, y], out
+
+
+register(OpDef("where", _where_forward, inputs=("condition", "x", "y"), infer_shape=_where_shape,
+               infer_type=_where_type))
 
 
 # ------------------------------------------------------------------ broadcasting

@@ -17,7 +17,7 @@ import torch
 
 from ...base import MXNetTypeError, numeric_types
 from ..registry import OpDef, Param, register
-from ._util import same_shape_rule, known
+from ._util import known, same_shape_rule, same_type_rule
 
 
 def _fn2(fn):
@@ -84,7 +84,7 @@ _SAME_SHAPE = {
 }
 for _name, (_key, _aliases) in _SAME_SHAPE.items():
     register(OpDef(_name, _fn2(_BINARY_FNS[_key]), inputs=("lhs", "rhs"),
-                   infer_shape=same_shape_rule), aliases=_aliases)
+                   infer_shape=same_shape_rule, infer_type=same_type_rule), aliases=_aliases)
 
 
 def broadcast_shapes(a, b):
@@ -110,7 +110,8 @@ def _broadcast_shape(p, ins, outs):
 _BROADCAST_ALIASES = {"add": ["broadcast_plus"], "sub": ["broadcast_minus"]}
 for _key, _fn in _BINARY_FNS.items():
     register(OpDef("broadcast_" + _key, _fn2(_fn), inputs=("lhs", "rhs"),
-                   infer_shape=_broadcast_shape), aliases=_BROADCAST_ALIASES.get(_key, ()))
+                   infer_shape=_broadcast_shape, infer_type=same_type_rule),
+             aliases=_BROADCAST_ALIASES.get(_key, ()))
 
 
 # ------------------------------------------------------------------ scalar forms
@@ -231,7 +232,8 @@ def _add_n(p, is_train, *args):
 
 
 register(OpDef("add_n", _add_n, params={"num_args": Param("int")}, variadic="num_args",
-               infer_shape=same_shape_rule), aliases=["ElementWiseSum"])
+               infer_shape=same_shape_rule, infer_type=same_type_rule),
+         aliases=["ElementWiseSum"])
 
 
 # ------------------------------------------------------------------ creation functions

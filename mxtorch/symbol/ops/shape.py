@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from ..registry import OpDef, Param, register
-from ._util import prod, known
+from ._util import known, prod, same_type_rule
 
 
 def reshape_target(src, spec, reverse=False):
@@ -109,7 +109,8 @@ def _concat_shape(p, ins, outs):
 
 register(OpDef("Concat", lambda p, is_train, *args: torch.cat(args, dim=p.dim),
                params={"num_args": Param("int"), "dim": Param("int", 1)},
-               variadic="num_args", infer_shape=_concat_shape), aliases=["concat"])
+               variadic="num_args", infer_shape=_concat_shape, infer_type=same_type_rule),
+         aliases=["concat"])
 
 
 def _slice_like_forward(p, is_train, data, shape_like):
