@@ -240,3 +240,23 @@ def test_monitor_sees_every_node_of_an_unrolled_cell():
     mod.forward(mx.io.DataBatch([mx.nd.ones((B, 3, E))]), is_train=False)
     names = [name for _, name, _ in mon.toc()]
     assert any("l0_t1_state" in n for n in names)
+
+
+def test_bidirectional_and_wrapped_cells_match():
+    """MXNet's cell wrappers over LSTM/GRU steps: a bidirectional layer (its backward cell
+    reads the steps in reverse; two chains), dropout between layers, a residual cell (adds
+    the input to h') and a zoneout cell that mixes nothing: every layer fuses, with the
+    results of the node-by-node graph."""
+    bi = mx.rnn.BidirectionalCell(mx.rnn.LSTMCell(H, prefix="f_"), mx.rnn.GRUCell(H, prefix="b_"))
+    outputs, _ = bi.unroll(5, mx.sym.Variable("data"), merge_outputs=True)
+    assert _chain_lengths(outputs) == [5, 5]
+    _assert_same(_run_both(outputs, {"data": (B, 5, E)})[0])
+
+    stack = mx.rnn.SequentialRNNCell()
+    stack.add(mx.rnn.LSTMCell(H, prefix="l0_"))
+    stack.add(mx.rnn.DropoutCell(0.0, prefix="d0_"))
+    stack.add(mx.rnn.ResidualCell(mx.rnn.LSTMCell(H, prefix="l1_")))
+    stack.add(mx.rnn.ZoneoutCell(mx.rnn.LSTMCell(H, prefix="l2_"), zoneout_states=0.0))
+    outputs, _ = stack.unroll(4, mx.sym.Variable("data"), merge_outputs=True)
+    assert _chain_lengths(outputs) == [4, 4, 4]
+    _assert_same(_run_both(outputs, {"data": (B, 4, E)})[0])
