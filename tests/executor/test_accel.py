@@ -410,3 +410,48 @@ def test_cuda_graph_step_logic_emulated_on_cpu(monkeypatch):
         np.testing.assert_allclose(m1.predict(it).asnumpy(), m0.predict(it).asnumpy(),
                                    rtol=1e-5, atol=1e-6)
     assert False in step.graphs
+
+
+# ---------------------------------------------------------------------- fused LSTM
+def _lstm_lm(vocab=16, hidden=8, steps=5):
+    """Embedding, two LSTMCell layers unrolled (fused by the executor), SoftmaxOutput."""
+    stack = mx.rnn.SequentialRNNCell()
+    for i in range(2):
+        stack.add(mx.rnn.LSTMCell(hidden, prefix="l%d_" % i))
+    embed = mx.sym.Embedding(mx.sym.Variable("data"), input_dim=vocab, output_dim=hidden,
+                             name="embed")
+    outputs, _ = stack.unroll(steps, embed, merge_outputs=True)
+    pred = mx.sym.FullyConnected(mx.sym.Reshape(outputs, shape=(-1, hidden)), num_hidden=vocab,
+                                 name="pred")
+    return mx.sym.SoftmaxOutput(pred, mx.sym.Reshape(mx.sym.Variable("softmax_label"),
+                                                     shape=(-1,)), name="softmax")
+
+
+_RNG_LM = np.random.RandomState(4)
+X_LM = _RNG_LM.randint(0, 16, (32, 5)).astype("f")
+Y_LM = _RNG_LM.randint(0, 16, (32, 5)).astype("f")
+
+
+def test_autocast_bf16_with_fused_lstm_cells_matches_default():
+    """The fused torch.lstm under autocast (bf16 input projections and gates) trains like
+    the float32 default within bf16 precision; parameters stay float32."""
+    o0, p0, m0 = _train(_lstm_lm(), X_LM, Y_LM)
+    assert "= L" in m0._exec_group.execs[0]._graph.source        # the cells were fused
+    o1, p1, _ = _train(_lstm_lm(), X_LM, Y_LM, autocast="bf16")
+    np.testing.assert_allclose(o1, o0, rtol=1e-2, atol=1e-3)
+    _assert_params_close(p1, p0, rtol=1e-2, atol=5e-3)
+    assert not np.array_equal(o1, o0)     # bf16 did run somewhere
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_fused_lstm_cells_on_gpu_match_cpu_and_replay_in_cuda_graphs():
+    """cuDNN's LSTM for the fused cells: the same training as on CPU, and captured in CUDA
+    graphs with the same results as eager."""
+    o0, p0, _ = _train(_lstm_lm(), X_LM, Y_LM)
+    o1, p1, _ = _train(_lstm_lm(), X_LM, Y_LM, ctx=mx.gpu(0))
+    np.testing.assert_allclose(o1, o0, rtol=1e-4, atol=1e-5)
+    _assert_params_close(p1, p0, rtol=1e-4, atol=1e-5)
+    o2, p2, m2 = _train(_lstm_lm(), X_LM, Y_LM, ctx=mx.gpu(0), cuda_graphs=True)
+    np.testing.assert_allclose(o2, o1, rtol=1e-4, atol=1e-5)
+    _assert_params_close(p2, p1, rtol=1e-4, atol=1e-5)
+    assert True in m2._exec_group.execs[0].forward.__self__.graphs
