@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 
+import numpy as np
 import pytest
 
 import mxtorch as mx
@@ -140,3 +141,51 @@ def test_where_output_takes_the_dtype_of_its_values():
     arg, out, _ = mx.sym.where(cond, x, y).infer_type(c="int32", x="float32")
     assert [t.__name__ for t in arg] == ["int32", "float32", "float32"]
     assert out[0].__name__ == "float32"
+
+
+def _types(sym, **given):
+    arg, out, aux = sym.infer_type(**given)
+    return [t.__name__ for t in arg], [t.__name__ for t in out], [t.__name__ for t in aux]
+
+
+def test_layer_type_rules_are_mxnets():
+    """FullyConnected/Convolution take one dtype; BatchNorm keeps its parameters and
+    statistics in float32 under float16 data and refuses others; Embedding's output takes
+    its weight's dtype (all as MXNet 1.9.1 infers them)."""
+    d = mx.sym.var("data")
+    with pytest.raises(mx.base.MXNetTypeError, match="node 'fc'.*different dtypes"):
+        mx.sym.FullyConnected(d, num_hidden=2, name="fc").infer_type(data="float16",
+                                                                     fc_weight="float32")
+    with pytest.raises(mx.base.MXNetTypeError, match="node 'c'.*different dtypes"):
+        mx.sym.Convolution(d, kernel=(3, 3), num_filter=2, name="c").infer_type(
+            data="float16", c_weight="float32")
+    bn = mx.sym.BatchNorm(d, name="bn")
+    assert _types(bn, data="float16") == (["float16", "float32", "float32"], ["float16"],
+                                          ["float32", "float32"])
+    assert _types(bn, data="float64") == (["float64"] * 3, ["float64"], ["float64"] * 2)
+    with pytest.raises(mx.base.MXNetTypeError, match=r"in float32, got \['float16'\]"):
+        bn.infer_type(data="float16", bn_gamma="float16")
+    emb = lambda **kw: mx.sym.Embedding(d, input_dim=3, output_dim=2, name="e", **kw)  # noqa
+    assert _types(emb(), data="int32") == (["int32", "float32"], ["float32"], [])
+    assert _types(emb(), data="float32", e_weight="float64") == (["float32", "float64"],
+                                                                 ["float64"], [])
+    assert _types(emb(dtype="float16"), data="float32") == (["float32", "float16"],
+                                                            ["float16"], [])
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_on_float16_data_trains_float32_statistics(train):
+    """float16 data, float32 gamma/beta/statistics (MXNet's layout): float16 output, the
+    statistics computed in float32 and moved in backward."""
+    sym = mx.sym.BatchNorm(mx.sym.var("data"), fix_gamma=False, name="bn")
+    ex = sym.simple_bind(mx.cpu(), data=(8, 3, 2, 2), type_dict={"data": "float16"})
+    x = np.random.RandomState(0).rand(8, 3, 2, 2) * 4
+    ex.arg_dict["data"][:] = x
+    out = ex.forward(is_train=train)[0]
+    assert out.dtype == np.float16
+    if train:
+        ex.backward(mx.nd.ones((8, 3, 2, 2), dtype="float16"))
+        assert ex.grad_dict["bn_gamma"].dtype == np.float32
+        mean = x.astype("float16").astype("float64").mean(axis=(0, 2, 3))
+        np.testing.assert_allclose(ex.aux_dict["bn_moving_mean"].asnumpy(), 0.1 * mean,
+                                   rtol=1e-4)

@@ -1,11 +1,12 @@
 """Neural-network layers: FullyConnected, Convolution, Deconvolution, Pooling, Activation,
 BatchNorm, Dropout, Embedding."""
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ...base import MXNetValueError
 from ..registry import OpDef, Param, register
-from ._util import prod, known, same_shape_rule
+from ._util import known, prod, same_shape_rule, same_type_rule
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _with_bias = lambda p: ("data", "weight") if p.no_bias else ("data", "weight", "bias")  # noqa
@@ -39,7 +40,7 @@ register(OpDef(
     "FullyConnected", _fc_forward,
     params={"num_hidden": Param("int"), "no_bias": Param("bool", False),
             "flatten": Param("bool", True)},
-    inputs=_with_bias, infer_shape=_fc_shape))
+    inputs=_with_bias, infer_shape=_fc_shape, infer_type=same_type_rule))
 
 
 # ------------------------------------------------------------------ Convolution
@@ -205,7 +206,7 @@ _CONV_PARAMS = {
 
 register(OpDef(
     "Convolution", _conv_forward, params=_CONV_PARAMS, inputs=_with_bias,
-    specialize=_conv_specialize,
+    specialize=_conv_specialize, infer_type=same_type_rule,
     infer_shape=_conv_shape_rule("Convolution", _conv_out,
                                  lambda p, c: (p.num_filter, c // p.num_group))))
 
@@ -213,7 +214,7 @@ register(OpDef(
     "Deconvolution", _deconv_forward,
     params=dict(_CONV_PARAMS, adj=Param("shape", ()), target_shape=Param("shape", ()),
                 workspace=Param("int", 512), no_bias=Param("bool", True)),
-    inputs=_with_bias,
+    inputs=_with_bias, infer_type=same_type_rule,
     infer_shape=_conv_shape_rule("Deconvolution", _deconv_out,
                                  lambda p, c: (c, p.num_filter // p.num_group))))
 
@@ -488,12 +489,14 @@ def _bn_forward(p, is_train, data, gamma, beta, moving_mean, moving_var):
             gamma.fill_(1.0)
         gamma = gamma.detach()
     train_stats = is_train and not p.use_global_stats
-    if train_stats:
-        var, mean = torch.var_mean(data, dim=dims, unbiased=False)
+    x = data if data.dtype == gamma.dtype else data.to(gamma.dtype)  # float16 data: as MXNet,
+    if train_stats:                                                  # in float32
+        var, mean = torch.var_mean(x, dim=dims, unbiased=False)
     else:
         mean, var = moving_mean, moving_var
     inv = torch.rsqrt(var + p.eps)
-    out = (data - mean.reshape(shape)) * (inv * gamma).reshape(shape) + beta.reshape(shape)
+    out = (x - mean.reshape(shape)) * (inv * gamma).reshape(shape) + beta.reshape(shape)
+    out = out if out.dtype == data.dtype else out.to(data.dtype)
     if train_stats and out.requires_grad:
         out = _UpdateMovingStats.apply(out, mean.detach(), var.detach(), moving_mean,
                                        moving_var, p.momentum)
@@ -541,6 +544,21 @@ def _bn_specialize(p):
     return forward
 
 
+def _bn_type(p, in_types):
+    """MXNet's: gamma, beta and the moving statistics in float32 for float16 data, else in
+    the data's dtype (any other dtype given for them is refused); the output keeps the
+    data's dtype."""
+    if in_types[0] is None:
+        return in_types, [None, None, None]
+    t = np.dtype(in_types[0])
+    pt = np.dtype(np.float32) if t == np.float16 else t
+    bad = sorted({str(np.dtype(x)) for x in in_types[1:] if x is not None and np.dtype(x) != pt})
+    if bad:
+        raise TypeError(f"BatchNorm on {t} data keeps gamma, beta and the moving statistics "
+                        f"in {pt}, got {bad}; give them {pt}")
+    return [t, pt, pt, pt, pt], [t, pt, pt]
+
+
 def _bn_shape(p, ins, outs):
     data = ins[0]
     if data is not None and len(data) > p.axis % max(len(data), 1) and data[p.axis] > 0:
@@ -559,7 +577,7 @@ register(OpDef(
             "max_calib_range": Param("float_or_none", None)},
     inputs=("data", "gamma", "beta"), aux=("moving_mean", "moving_var"),
     outputs=("output", "mean", "var"), num_visible=lambda p: 3 if p.output_mean_var else 1,
-    infer_shape=_bn_shape, specialize=_bn_specialize,
+    infer_shape=_bn_shape, infer_type=_bn_type, specialize=_bn_specialize,
     input_attrs={"moving_mean": {"__init__": '["zero", {}]'},
                  "moving_var": {"__init__": '["one", {}]'}}))
 
@@ -614,8 +632,9 @@ def _embedding_shape(p, ins, outs):
 
 
 def _embedding_type(p, in_types):
-    import numpy as np
-    dt = np.dtype(p.dtype)
+    """MXNet's: the output takes the weight's dtype, ``dtype`` where the weight's is not
+    known; the indices keep theirs."""
+    dt = np.dtype(in_types[1] if in_types[1] is not None else p.dtype)
     return [in_types[0] or np.dtype(np.float32), dt], [dt]
 
 
