@@ -171,13 +171,22 @@ class NDArray:
             if other.shape != self.shape:
                 raise MXNetValueError(f"copyto: shape mismatch, source {self.shape} vs "
                                       f"destination {other.shape}")
-            with torch.no_grad():
-                other._data.copy_(self._data)
+            self._copy_into(other)
             return other
         if isinstance(other, Context):
-            return NDArray(self._data.to(other.torch_device, copy=True), other)
+            return self._new(self._data.to(other.torch_device, copy=True), other)
         raise MXNetTypeError(f"copyto does not support type {type(other).__name__}; "
                              "pass an NDArray or a Context")
+
+    def _copy_into(self, other):
+        """copyto's in-place part: ``other``'s values become this array's."""
+        with torch.no_grad():
+            other._data.copy_(self._data)
+
+    @staticmethod
+    def _new(tensor, ctx):
+        """copyto's array on another context (the storage type's class)."""
+        return NDArray(tensor, ctx)
 
     def as_in_context(self, context):
         """This array if already on ``context``, else a copy there."""

@@ -193,27 +193,17 @@ class BaseSparseNDArray(NDArray):
     def copy(self):
         return type(self)(self._data.clone(), self._ctx)
 
-    def copyto(self, other):
-        """Copy into an NDArray (a sparse one takes this array's storage, a dense one
-        its values) or to a new array on a Context."""
-        if isinstance(other, NDArray):
-            if other is self:
-                return other
-            if other.shape != self.shape:
-                raise MXNetValueError(f"copyto: shape mismatch, source {self.shape} vs "
-                                      f"destination {other.shape}")
-            if isinstance(other, BaseSparseNDArray):
-                other._data = to_stype(self._data, other.stype).to(
-                    device=other._data.device, dtype=other._data.dtype, copy=True)
-            else:
-                with torch.no_grad():
-                    other._data.copy_(self._data.to_dense())
-            return other
-        from ..context import Context
-        if isinstance(other, Context):
-            return type(self)(self._data.to(other.torch_device, copy=True), other)
-        raise MXNetTypeError(f"copyto does not support type {type(other).__name__}; "
-                             "pass an NDArray or a Context")
+    def _copy_into(self, other):
+        """A sparse destination takes this array's storage, a dense one its values."""
+        if isinstance(other, BaseSparseNDArray):
+            other._data = to_stype(self._data, other.stype).to(
+                device=other._data.device, dtype=other._data.dtype, copy=True)
+        else:
+            with torch.no_grad():
+                other._data.copy_(self._data.to_dense())
+
+    def _new(self, tensor, ctx):
+        return type(self)(tensor, ctx)
 
     def astype(self, dtype, copy=True):
         td = torch_dtype(dtype)
