@@ -8,6 +8,8 @@ subclass it and sum across workers as well.
 """
 import os
 
+import numpy as np
+
 import torch
 
 from ..base import (MXNetValueError, MXNetTypeError, MXNetKeyError, MXNetNotImplementedError,
@@ -88,6 +90,24 @@ def create(name="local"):
         raise MXNetValueError(f"kv.create: unknown kvstore type {name!r}; use one of "
                               f"{list(_LOCAL_TYPES)}")
     return KVStore(name)
+
+
+def distributed_arg(value, call, arg, none_ok=False):
+    """Check a ``call(..., arg=value)`` that takes True, False or a distributed KVStore
+    (``predict(gather=)``, BigDL ``evaluate(distributed=)``): returns the store or the
+    flag (None as False where ``none_ok``), before any work."""
+    if isinstance(value, KVStore):
+        if not hasattr(value, "all_gather_rows"):
+            raise MXNetValueError(f"{call}: {arg}= got a {value.type!r} kvstore, which is not "
+                                  "distributed; pass mx.kv.create('dist_sync') (under "
+                                  f"torchrun), or {arg}=True or False")
+        return value
+    if none_ok and value is None:
+        return False
+    if not isinstance(value, (bool, np.bool_)):
+        raise MXNetTypeError(f"{call}: {arg} must be True, False or a distributed KVStore, "
+                             f"got {type(value).__name__}")
+    return bool(value)
 
 
 def select(kvstore, num_device, arg_params):

@@ -400,21 +400,15 @@ class BaseModule:
     def _gather_store(self, gather, merge_batches):
         """The distributed store ``predict(gather=...)`` gathers over, or None (checked
         before any work)."""
-        from ..kvstore.kvstore import KVStore
-        if not isinstance(gather, (KVStore, bool, np.bool_, type(None))):
-            raise MXNetTypeError(f"predict: gather must be True, False or a distributed "
-                                 f"KVStore, got {type(gather).__name__}")
-        if gather is None or (isinstance(gather, (bool, np.bool_)) and not gather):
+        from ..kvstore.kvstore import KVStore, distributed_arg
+        gather = distributed_arg(gather, "predict", "gather", none_ok=True)
+        if gather is False:
             return None
         if not merge_batches:
             raise MXNetValueError("predict: gather needs merge_batches=True (the workers' "
                                   "outputs are gathered as merged arrays); drop "
                                   "merge_batches=False or gather=")
         if isinstance(gather, KVStore):
-            if not hasattr(gather, "all_gather_rows"):
-                raise MXNetValueError(f"predict: gather= got a {gather.type!r} kvstore, which "
-                                      "is not distributed; pass mx.kv.create('dist_sync') "
-                                      "(under torchrun) or gather=False")
             return gather
         store = self._dist_kvstore()
         if store is None:

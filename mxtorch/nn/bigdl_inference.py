@@ -165,16 +165,10 @@ def evaluate(module, dataset, methods, batch_size=None, distributed=False):
 
 def _evaluate_store(distributed):
     """The DistKVStore whose workers ``evaluate`` sums over, or None."""
-    from ..kvstore.kvstore import KVStore
+    from ..kvstore.kvstore import KVStore, distributed_arg
+    distributed = distributed_arg(distributed, "evaluate", "distributed")
     if isinstance(distributed, KVStore):
-        if not hasattr(distributed, "all_gather_rows"):
-            raise MXNetValueError(f"evaluate: distributed= got a {distributed.type!r} kvstore, "
-                                  "which is not distributed; pass mx.kv.create('dist_sync') "
-                                  "(under torchrun) or distributed=True")
         return distributed
-    if not isinstance(distributed, (bool, np.bool_)):
-        raise MXNetTypeError(f"evaluate: distributed must be True, False or a distributed "
-                             f"KVStore, got {type(distributed).__name__}")
     if not distributed:
         return None
     from ..kvstore.dist import DistKVStore
