@@ -46,9 +46,14 @@ def interleaved(x, parts):
 def fit_module(kvstore, batch_size, **iter_kwargs):
     """Parameters after 3 epochs, the last epoch's training accuracy and the accuracy of
     ``score`` over the data (each worker scores its shard; the result counts all)."""
+    return _fit_and_score(mx.mod.Module(mlp()), kvstore, batch_size, iter_kwargs)
+
+
+def _fit_and_score(mod, kvstore, batch_size, iter_kwargs):
+    """``mod`` fitted 3 epochs on ``dataset()``: its parameters, the last epoch's training
+    accuracy and ``score``'s accuracy over the data."""
     x, y = dataset()
     it = mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs)
-    mod = mx.mod.Module(mlp())
     mod.fit(it, num_epoch=3, kvstore=kvstore, arg_params=init_params(),
             optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
     out = {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
@@ -113,7 +118,6 @@ def predict_module(n, batch_size=3, **iter_kwargs):
 def fit_sequential(kvstore, batch_size, **iter_kwargs):
     """A SequentialModule (fc1 + relu, then fc2 + softmax taking the labels) after 3
     epochs: its parameters, the last epoch's training accuracy and ``score``'s accuracy."""
-    x, y = dataset()
     data = mx.sym.var("data")
     first = mx.mod.Module(mx.sym.Activation(
         mx.sym.FullyConnected(data, num_hidden=16, name="fc1"), act_type="relu"),
@@ -122,14 +126,7 @@ def fit_sequential(kvstore, batch_size, **iter_kwargs):
         mx.sym.FullyConnected(mx.sym.var("hidden"), num_hidden=4, name="fc2"),
         name="softmax"), data_names=["hidden"])
     seq = mx.mod.SequentialModule().add(first).add(second, take_labels=True, auto_wiring=True)
-    it = mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs)
-    seq.fit(it, num_epoch=3, kvstore=kvstore, arg_params=init_params(),
-            optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
-    out = {k: v.asnumpy() for k, v in seq.get_params()[0].items()}
-    out["train_accuracy"] = np.array(dict(seq.history.last.train)["accuracy"])
-    scored = seq.score(mx.io.NDArrayIter(x, y, batch_size=batch_size, **iter_kwargs), "acc")
-    out["score_accuracy"] = np.array(dict(scored)["accuracy"])
-    return out
+    return _fit_and_score(seq, kvstore, batch_size, iter_kwargs)
 
 
 def bigdl_classifier():
