@@ -58,8 +58,9 @@ def _op(entry, name, index=0):
     return None
 
 
-def _act(entry, act_type, index=0):
-    node = _op(entry, "Activation", index)
+def _act(entry, act_type):
+    """The Activation node of ``entry`` if it applies ``act_type``."""
+    node = _op(entry, "Activation")
     return node if node is not None and node.params.act_type == act_type else None
 
 

@@ -358,13 +358,8 @@ class NDArrayIter(DataIter):
             if arr.stype == "csr":
                 out.append((k, CSRNDArray(csr_take(arr._data, index), arr._ctx)))
                 continue
-            t = arr._data
-            if t.is_pinned():   # stays page-locked (torch caches the pinned blocks)
-                shape = list(t.shape)
-                shape[self._axis] = len(rows)
-                picked = torch.index_select(t, self._axis, index, out=torch.empty(
-                    shape, dtype=t.dtype, pin_memory=True))
-            else:
-                picked = t.index_select(self._axis, index)
-            out.append((k, NDArray(picked, arr._ctx)))
+            t = arr._data   # a permutation of all rows; page-locked stays page-locked
+            pinned = torch.empty_like(t, pin_memory=True) if t.is_pinned() else None
+            out.append((k, NDArray(torch.index_select(t, self._axis, index, out=pinned),
+                                   arr._ctx)))
         return out
