@@ -4,6 +4,7 @@ into plain :class:`PickledObject` dicts; and a writer of pickles MXNet 1.9 can r
 import _compat_pickle
 import io
 import pickle
+import pickletools
 import struct
 from collections import OrderedDict
 
@@ -154,6 +155,20 @@ for _core in _NUMPY_CORE:
     _SAFE[(_core, "scalar")] = _safe_scalar
 
 
+_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def _check_memo_indices(buf):
+    """Refuse memo indices no real pickle holds, before unpickling: CPython's unpickler
+    keeps its memo as an array sized by the largest index, so ``LONG_BINPUT 2**31`` in a
+    few bytes of input would allocate gigabytes. A pickle's memo indices count its
+    stores, so each is below the number of opcodes (and so below ``len(buf)``)."""
+    for opcode, arg, pos in pickletools.genops(buf):
+        if opcode.name in _MEMO_PUTS and not 0 <= int(arg) < len(buf):
+            raise FormatError(f"memo index {arg} at byte {pos} is out of range for a "
+                              f"{len(buf)}-byte pickle (corrupt or crafted)")
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Resolves only the names an MXNet ``.states`` file holds; refuses everything else."""
 
@@ -203,7 +218,9 @@ def loads_mxnet_pickle(buf, source="<buffer>"):
     if not isinstance(buf, (bytes, bytearray, memoryview)):
         raise MXNetTypeError(f"loads_mxnet_pickle: buf must be bytes, got {type(buf).__name__}")
     try:
-        return _RestrictedUnpickler(io.BytesIO(bytes(buf)), encoding="latin1").load()
+        buf = bytes(buf)
+        _check_memo_indices(buf)
+        return _RestrictedUnpickler(io.BytesIO(buf), encoding="latin1").load()
     except MXNetError as e:
         if isinstance(e, FormatError) and not str(e).startswith(source):
             raise FormatError(f"{source}: {e}") from e

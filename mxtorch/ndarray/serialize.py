@@ -260,35 +260,26 @@ def _read_record(r, index):
     dev_type, dev_id, code = r.unpack("<iii", f"{what} context and dtype")
     if dev_type not in _KNOWN_DEV_TYPES:
         r.fail(f"{what} at byte {start} has unknown device type {dev_type}")
-    if code not in _CODE_TO_TYPES:
-        r.fail(f"{what} at byte {start} has unknown dtype code {code} (known: 0-12)")
-    raw_dtype, torch_dt = _CODE_TO_TYPES[code]
-    count, span = 1, 1
-    for d in shape:
-        count *= d
-        span *= max(d, 1)
-    if count == 0 and span > 2 ** 62:   # no data to check, but the strides must still fit
-        r.fail(f"{what} at byte {start} has an impossible shape {shape}")
-    nbytes = count * raw_dtype.itemsize
-    r.need(nbytes, f"{what} data of shape {shape} ({raw_dtype.name if torch_dt is None else 'bfloat16'})")
-    arr = np.frombuffer(r.buf, dtype=raw_dtype, count=count, offset=r.pos)
-    r.pos += nbytes
-    t = torch.from_numpy(arr.astype(raw_dtype.newbyteorder("="), copy=True)).reshape(shape)
-    if torch_dt is not None:
-        t = t.view(torch_dt)
+    t = _read_raw(r, what, start, shape, code)
     device = _target_device(dev_type, dev_id)
     if device is not None:
         t = t.to(device)
     return NDArray(t)
 
 
-def _read_raw(r, what, shape, code):
+def _read_raw(r, what, start, shape, code):
+    """The ``shape`` array of dtype ``code`` at the reader's position (the record began at
+    byte ``start``), checked against the bytes left before anything is allocated."""
     if code not in _CODE_TO_TYPES:
-        r.fail(f"{what} has unknown dtype code {code} (known: 0-12)")
+        r.fail(f"{what} at byte {start} has unknown dtype code {code} (known: 0-12)")
     raw_dtype, torch_dt = _CODE_TO_TYPES[code]
     count = math.prod(shape)          # Python ints: a corrupt shape cannot wrap around
+    if count == 0 and math.prod(max(d, 1) for d in shape) > 2 ** 62:
+        # no data to check, but torch must still be able to make the (empty) tensor
+        r.fail(f"{what} at byte {start} has an impossible shape {shape}")
     nbytes = count * raw_dtype.itemsize
-    r.need(nbytes, f"{what} of shape {shape}")
+    dtype_name = raw_dtype.name if torch_dt is None else "bfloat16"
+    r.need(nbytes, f"{what} data of shape {shape} ({dtype_name})")
     arr = np.frombuffer(r.buf, dtype=raw_dtype, count=count, offset=r.pos)
     r.pos += nbytes
     t = torch.from_numpy(arr.astype(raw_dtype.newbyteorder("="), copy=True)).reshape(shape)
@@ -316,8 +307,8 @@ def _read_sparse(r, what, start, stype):
         if aux_code not in (4, 6) or aux_shape is None or len(aux_shape) != 1:
             r.fail(f"{what} at byte {start}: aux array {k} must be a 1-D int32/int64 array")
         aux_meta.append((aux_code, aux_shape))
-    values = _read_raw(r, f"{what} values", storage_shape, code)
-    aux = [_read_raw(r, f"{what} aux {k}", s, c).to(torch.int64)
+    values = _read_raw(r, f"{what} values", start, storage_shape, code)
+    aux = [_read_raw(r, f"{what} aux {k}", start, s, c).to(torch.int64)
            for k, (c, s) in enumerate(aux_meta)]
     if stype == STYPE_CSR:
         indptr, indices = aux

@@ -62,6 +62,33 @@ def _h5_bytes(items):
     return buf.getvalue()
 
 
+# what h5py raises for damaged files
+H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError)
+
+
+def h5_number(obj, source, attr=None):
+    """The value of dataset ``obj`` (or of its attribute ``attr``), read only if it is a
+    plain number array: reading a variable-length (compound, reference ...) value from a
+    damaged file can crash libhdf5 itself (found by fuzzing: a vlen need_grad attribute
+    with a bad heap index).
+
+    Raises
+    ------
+    FormatError
+        If the value is of any other HDF5 type, or ``obj`` is a group.
+    """
+    import h5py
+    if attr is None and not isinstance(obj, h5py.Dataset):
+        raise FormatError(f"{source}: {obj.name!r} is a group where an array belongs")
+    type_id = (obj.attrs.get_id(attr) if attr is not None else obj.id).get_type()
+    if (type_id.get_class() not in (h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.ENUM)
+            or type_id.get_size() > 16):
+        what = f"dataset {obj.name!r}" + (f" attribute {attr!r}" if attr is not None else "")
+        raise FormatError(f"{source}: {what} is not a plain number array (HDF5 type class "
+                          f"{type_id.get_class()}, {type_id.get_size()} bytes)")
+    return obj.attrs[attr] if attr is not None else np.array(obj[()])
+
+
 def _h5_items(data, source):
     import h5py
     found = []
@@ -72,14 +99,14 @@ def _h5_items(data, source):
                     if "need_grad" not in obj.attrs:
                         raise FormatError(f"{source}: dataset {name!r} has no 'need_grad' "
                                           "attribute: not an nnabla parameter file")
-                    index = obj.attrs.get("index")
+                    index = h5_number(obj, source, "index") if "index" in obj.attrs else None
                     found.append((int(index) if index is not None else None, name,
-                                  np.array(obj[()]), bool(obj.attrs["need_grad"])))
+                                  h5_number(obj, source),
+                                  bool(h5_number(obj, source, "need_grad"))))
             f.visititems(visit)
     except FormatError:
         raise
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError) as e:
-        # h5py reports damaged files with all of these
+    except H5_ERRORS as e:
         raise FormatError(f"{source} is not a readable HDF5 file ({e})") from e
     found.sort(key=lambda r: (r[0] is None, r[0] if r[0] is not None else 0, r[1]))
     return OrderedDict((name, (arr, ng)) for _, name, arr, ng in found)

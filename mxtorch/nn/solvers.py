@@ -12,6 +12,7 @@ import torch
 
 from ..base import FormatError, MXNetKeyError, MXNetTypeError, MXNetValueError
 from ..util.atomic import atomic_write
+from .param_io import H5_ERRORS, h5_number
 from .variable import Variable
 
 __all__ = ["Solver", "SolverState", "Sgd", "Momentum", "Nesterov", "Adam", "AdamW", "Adagrad",
@@ -240,20 +241,26 @@ class Solver:
         """
         import h5py
         _h5_only(path, "load_states")
+        source = repr(os.fspath(path))
+
+        def index(obj):
+            return int(h5_number(obj, source, "index")) if "index" in obj.attrs else 0
+
         loaded = OrderedDict()
         try:
             with h5py.File(path, "r") as f:
                 groups = []
-                f.visititems(lambda n, o: groups.append((int(o.attrs.get("index", 0)), n, o))
+                f.visititems(lambda n, o: groups.append((index(o), n, o))
                              if isinstance(o, h5py.Group) and "t" in o else None)
                 for _, name, grp in sorted(groups, key=lambda r: (r[0], r[1])):
-                    names = sorted((n for n in grp if n != "t"),
-                                   key=lambda n: int(grp[n].attrs.get("index", 0)))
+                    names = sorted((n for n in grp if n != "t"), key=lambda n: index(grp[n]))
                     loaded[name] = SolverState(
-                        OrderedDict((n, Variable.from_numpy_array(np.array(grp[n][()])))
-                                    for n in names), int(grp["t"][()]))
-        except OSError as e:
-            raise FormatError(f"{path!r} is not a readable HDF5 states file ({e})") from e
+                        OrderedDict((n, Variable.from_numpy_array(h5_number(grp[n], source)))
+                                    for n in names), int(h5_number(grp["t"], source)))
+        except FormatError:
+            raise
+        except H5_ERRORS as e:
+            raise FormatError(f"{source} is not a readable HDF5 states file ({e})") from e
         self.set_states(loaded)
 
 

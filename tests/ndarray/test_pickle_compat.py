@@ -64,6 +64,21 @@ def test_corrupt_and_truncated_pickles_are_format_errors():
         loads_mxnet_pickle("text")
 
 
+
+@pytest.mark.parametrize("put", [b"r\x75\x65\x2c\x20", b"p539780469\n", b"q\xff"])
+def test_huge_memo_index_is_refused_before_any_allocation(put):
+    # CPython's unpickler sizes its memo array by the largest index: `(true, ` (found by
+    # the atheris fuzzer) asked for ~8 GB; a memo index must count the pickle's stores
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    bad = b"(t" + put + b"."
+    with pytest.raises(FormatError, match="x.states: memo index .* out of range"):
+        loads_mxnet_pickle(bad, source="x.states")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024
+    good = pickle.dumps([[1.0], [1.0]], protocol=0)      # memoized values still load
+    assert b"p" in good and loads_mxnet_pickle(good) == [[1.0], [1.0]]
+
+
 def test_sparse_ndarray_in_pickle_loads():
     rsp = mx.nd.sparse.row_sparse_array(([[1.0, 2.0]], [3]), shape=(5, 2))
     rec = serialize.dumps_record(rsp)

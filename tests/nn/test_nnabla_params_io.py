@@ -157,6 +157,26 @@ def test_h5_without_need_grad_is_a_format_error(tmp_path):
         built().load_parameters(str(tmp_path / "junk.h5"))
 
 
+
+@pytest.mark.parametrize("where", ["need_grad", "index", "dataset"])
+def test_h5_values_that_are_not_numbers_are_refused_before_reading(tmp_path, where):
+    # libhdf5 can crash reading a damaged variable-length value (an atheris finding), so
+    # only integer/float/bool values are read at all
+    path = tmp_path / "vlen.h5"
+    text = h5py.string_dtype()
+    with h5py.File(path, "w") as f:
+        f.create_dataset("affine/W", data=np.array(["a", "b"], dtype=object) if
+                         where == "dataset" else np.zeros((2, 2), np.float32),
+                         dtype=text if where == "dataset" else None)
+        attrs = f["affine/W"].attrs
+        attrs.create("need_grad", "yes" if where == "need_grad" else True,
+                     dtype=text if where == "need_grad" else None)
+        attrs.create("index", "0" if where == "index" else 0,
+                     dtype=text if where == "index" else None)
+    with pytest.raises(FormatError, match="not a plain number array"):
+        built().load_parameters(str(path))
+
+
 def test_global_save_and_load_in_scope(tmp_path):
     nn.clear_parameters()
     try:

@@ -6,7 +6,7 @@ import pytest
 
 import mxtorch.nn as nn
 import mxtorch.nn.solvers as S
-from mxtorch.base import MXNetKeyError, MXNetValueError
+from mxtorch.base import FormatError, MXNetKeyError, MXNetValueError
 
 W0 = np.array([0.5, -1.0, 2.0], np.float32)
 GRADS = [np.array([0.1, -0.2, 0.3]), np.array([-0.5, 0.4, 0.05]), np.array([1.0, 1.0, -2.0])]
@@ -199,6 +199,31 @@ def test_states_h5_layout_and_round_trip(tmp_path):
             np.testing.assert_array_equal(st2.pstate[n].d, st.pstate[n].d)
     with pytest.raises(MXNetValueError, match=r"only \.h5"):
         s.save_states(str(tmp_path / "states.protobuf"))
+
+
+@pytest.mark.parametrize("damage", ["text_state", "text_index", "group_state", "junk"])
+def test_damaged_states_h5_is_a_format_error(tmp_path, damage):
+    """Only plain numbers are read (libhdf5 can crash on damaged variable-length values);
+    every other damage is a FormatError naming the file, and the solver keeps its states."""
+    path = tmp_path / "states.h5"
+    if damage == "junk":
+        path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\xff" * 64)
+    else:
+        with h5py.File(path, "w") as f:
+            f["w/t"] = np.int64(1)
+            if damage == "group_state":
+                f.create_group("w/mean")
+            else:
+                f.create_dataset("w/mean", data="x" if damage == "text_state" else 0.5,
+                                 dtype=h5py.string_dtype() if damage == "text_state" else None)
+            if damage == "text_index":
+                f["w/mean"].attrs.create("index", "0", dtype=h5py.string_dtype())
+    s = S.Momentum(0.1)
+    s.set_parameters({"w": make_param()})
+    before = s.get_states()["w"].pstate["m"].d.copy()
+    with pytest.raises(FormatError, match="states.h5"):
+        s.load_states(str(path))
+    np.testing.assert_array_equal(s.get_states()["w"].pstate["m"].d, before)
 
 
 @pytest.mark.parametrize("make", [lambda: S.Sgd(0.1), lambda: S.Momentum(0.1),

@@ -33,3 +33,18 @@ def test_zero_size_array_with_huge_dims_is_refused():
     data = struct.pack("<QQQ", 0x112, 0, 1) + rec + struct.pack("<Q", 0)
     with pytest.raises(FormatError, match="impossible shape"):
         serialize.loads(data, source="x.params")
+
+
+def test_sparse_values_with_huge_empty_storage_shape_are_refused():
+    """A later finding: the same impossible shape as a row_sparse record's storage shape."""
+    import struct
+    from mxtorch.base import FormatError
+    from mxtorch.ndarray import serialize
+    rec = (struct.pack("<Ii", 0xF993FAC9, 1)                       # V2, row_sparse
+           + struct.pack("<I3q", 3, 0, 2 ** 40, 2 ** 40)            # storage shape
+           + struct.pack("<I3q", 3, 1, 1, 1)                        # logical shape
+           + struct.pack("<iii", 1, 0, 0)                           # cpu, float32
+           + struct.pack("<iIq", 6, 1, 0))                          # aux: int64 (0,)
+    data = struct.pack("<QQQ", 0x112, 0, 1) + rec + struct.pack("<Q", 0)
+    with pytest.raises(FormatError, match="values at byte 24 has an impossible shape"):
+        serialize.loads(data, source="x.params")
