@@ -6,7 +6,10 @@ READER is one of: params, states, symbol_json, h5, safetensors. Every input must
 the reader's result or in an MXNetError (the library's own clear errors); anything else
 (another exception, a crash) is a finding and stops the run with a non-zero status. The
 seeds are valid files written by mxtorch itself. tests/reliability/test_fuzz_atheris.py
-runs each reader for a few seconds when atheris is installed.
+runs each reader over a fixed seed's first 20000 inputs when atheris is installed (the
+same inputs every time); to search for new findings, run longer with random seeds, e.g.
+
+    python tools/fuzz_readers_atheris.py h5 -max_total_time=600 -artifact_prefix=/tmp/fz/
 """
 import os
 import sys

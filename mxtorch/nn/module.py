@@ -294,6 +294,11 @@ class Module(BigDLAPI):
             an existing parameter's; nothing is changed then.
         FormatError
             If the file is unreadable.
+
+        Notes
+        -----
+        ``.h5`` files are parsed by libhdf5, which a crafted file can crash: load them
+        only from sources you trust (``.safetensors`` is safe for any source).
         """
         items = param_io.load_arrays(path, extension, "Module.load_parameters")
         entries = []

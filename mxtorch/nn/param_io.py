@@ -1,7 +1,15 @@
 """Parameter files: one currency, an ordered ``name -> (numpy array, need_grad)`` dict,
 and thin readers/writers for nnabla's ``.h5`` layout (h5py), ``.safetensors`` and
 MXNet's ``.params`` (``arg:``/``aux:`` keys for need_grad True/False). Files are written
-atomically; nothing is unpickled."""
+atomically; nothing is unpickled.
+
+Trust: ``.params`` and ``.safetensors`` are parsed here (or by safetensors) with every
+size checked against the bytes present, so a damaged or crafted file is a FormatError.
+``.h5`` is parsed by libhdf5, which does not defend against crafted files: mxtorch reads
+only plain-number values from it (damaged ones are a FormatError), but a crafted file can
+still make libhdf5 allocate without bound or crash while walking the file's structure
+(both found by fuzzing, inside libhdf5 2.0). Load ``.h5`` only from sources you trust;
+use ``.safetensors`` for the others."""
 import io
 import json
 import os
