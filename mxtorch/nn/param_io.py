@@ -91,7 +91,7 @@ def h5_number(obj, source, attr=None):
     type_id = (obj.attrs.get_id(attr) if attr is not None else obj.id).get_type()
     if (type_id.get_class() not in (h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.ENUM)
             or type_id.get_size() > 16):
-        what = f"dataset {obj.name!r}" + (f" attribute {attr!r}" if attr is not None else "")
+        what = f"{obj.name!r}" + (f"'s attribute {attr!r}" if attr is not None else "")
         raise FormatError(f"{source}: {what} is not a plain number array (HDF5 type class "
                           f"{type_id.get_class()}, {type_id.get_size()} bytes)")
     return obj.attrs[attr] if attr is not None else np.array(obj[()])

@@ -64,7 +64,6 @@ def test_corrupt_and_truncated_pickles_are_format_errors():
         loads_mxnet_pickle("text")
 
 
-
 @pytest.mark.parametrize("put", [b"r\x75\x65\x2c\x20", b"p539780469\n", b"q\xff"])
 def test_huge_memo_index_is_refused_before_any_allocation(put):
     # CPython's unpickler sizes its memo array by the largest index: `(true, ` (found by

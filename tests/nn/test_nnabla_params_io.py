@@ -157,7 +157,6 @@ def test_h5_without_need_grad_is_a_format_error(tmp_path):
         built().load_parameters(str(tmp_path / "junk.h5"))
 
 
-
 @pytest.mark.parametrize("where", ["need_grad", "index", "dataset"])
 def test_h5_values_that_are_not_numbers_are_refused_before_reading(tmp_path, where):
     # libhdf5 can crash reading a damaged variable-length value (an atheris finding), so
