@@ -2,10 +2,11 @@
 
     python tools/fuzz_readers_atheris.py READER [libFuzzer flags, e.g. -max_total_time=20]
 
-READER is one of: params, states, symbol_json, h5, safetensors. Every input must end in
-the reader's result or in an MXNetError (the library's own clear errors); anything else
-(another exception, a crash) is a finding and stops the run with a non-zero status. The
-seeds are valid files written by mxtorch itself. tests/reliability/test_fuzz_atheris.py
+READER is one of: params, states, symbol_json, h5, safetensors, h5_states (nnabla solver
+states, read from a file). Every input must end in the reader's result or in an MXNetError
+(the library's own clear errors); anything else (another exception, a crash) is a finding
+and stops the run with a non-zero status. The seeds are valid files written by mxtorch
+itself. tests/reliability/test_fuzz_atheris.py
 runs each reader over a fixed seed's first 20000 inputs when atheris is installed (the
 same inputs every time); to search for new findings, run longer with random seeds, e.g.
 
@@ -53,6 +54,29 @@ def _symbol_json(data):
     sym.infer_shape_partial()
 
 
+_STATES_H5 = os.path.join(tempfile.mkdtemp(prefix="fuzz-h5-states-"), "s.h5")
+
+
+def _solver():
+    s = mx.nn.solvers.Adam(0.1)
+    s.set_parameters({"conv/W": mx.nn.Variable.from_numpy_array(
+        np.ones((2, 3), "f"), need_grad=True)})
+    return s
+
+
+def _h5_states_seed():
+    s = _solver()
+    s.save_states(_STATES_H5)
+    with open(_STATES_H5, "rb") as f:
+        return f.read()
+
+
+def _h5_states(data):
+    with open(_STATES_H5, "wb") as f:   # the solver reads a path only
+        f.write(data)
+    _solver().load_states(_STATES_H5)
+
+
 READERS = {
     "params": (lambda b: serialize.loads(b, source="fuzz"), _params_seed),
     "states": (loads_states, _states_seed),
@@ -61,6 +85,7 @@ READERS = {
     "h5": (lambda b: param_io._READERS[".h5"](b, "fuzz"), lambda: _nn_seed(".h5")),
     "safetensors": (lambda b: param_io._READERS[".safetensors"](b, "fuzz"),
                     lambda: _nn_seed(".safetensors")),
+    "h5_states": (_h5_states, _h5_states_seed),
 }
 
 

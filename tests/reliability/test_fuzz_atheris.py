@@ -18,7 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = os.path.join(ROOT, "tools", "fuzz_readers_atheris.py")
 
 
-@pytest.mark.parametrize("reader", ["params", "states", "symbol_json", "h5", "safetensors"])
+@pytest.mark.parametrize("reader", ["params", "states", "symbol_json", "h5", "safetensors",
+                                    "h5_states"])
 def test_reader_survives_coverage_guided_fuzzing(reader, tmp_path):
     proc = subprocess.run([sys.executable, SCRIPT, reader, "-seed=20261202", "-runs=20000",
                            "-max_total_time=60", f"-artifact_prefix={tmp_path}/"], cwd=ROOT, capture_output=True,
