@@ -54,7 +54,7 @@ def _symbol_json(data):
     sym.infer_shape_partial()
 
 
-_STATES_H5 = os.path.join(tempfile.mkdtemp(prefix="fuzz-h5-states-"), "s.h5")
+_STATES_H5 = os.path.join(tempfile.gettempdir(), f"fuzz-h5-states-{os.getpid()}.h5")
 
 
 def _solver():
